@@ -1,0 +1,39 @@
+# Wafa: `make run` starts the platform, `make test` runs every test. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := shared services/customer services/loyalty services/survey services/analytics services/touch-scheduler
+STAMP := $(VENV)/.installed
+PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+
+.PHONY: install run test test-fast lint typecheck bench bench-bus clean
+
+$(STAMP): $(PYPROJECTS) requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt $(foreach p,$(PACKAGES),-e $(p))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/wafa run
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared/wafa_shared services/*/wafa_*
+
+bench: bench-bus
+
+bench-bus: $(STAMP)
+	$(PY) bench/bus.py
+
+clean:
+	rm -rf $(VENV) .wafa

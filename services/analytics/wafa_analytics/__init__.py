@@ -1,0 +1,1 @@
+"""Wafa analytics service."""

@@ -1,0 +1,1 @@
+"""Wafa loyalty service."""

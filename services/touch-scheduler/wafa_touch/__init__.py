@@ -1,0 +1,1 @@
+"""Wafa touch scheduler service."""

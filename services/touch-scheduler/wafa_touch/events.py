@@ -1,0 +1,6 @@
+"""Events the touch scheduler service consumes (its handlers); what it publishes is in
+`wafa_shared.events`."""
+
+from wafa_shared.inbox import ConsumerSpec
+
+CONSUMERS: list[ConsumerSpec] = []

@@ -1,0 +1,1 @@
+"""Wafa's shared platform library: everything two services need lives here, once."""

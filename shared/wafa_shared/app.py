@@ -1,0 +1,59 @@
+"""`build_app`: turns a service's spec and settings into its FastAPI application.
+
+Every service gets the same middleware (request/trace ids, metrics, CORS), problem+json
+errors, health and metrics endpoints, the AsyncAPI document, the webhook and ops routers,
+and a lifespan that runs its relay, consumers, webhook worker and jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from wafa_shared import health, ops
+from wafa_shared.clock import Clock
+from wafa_shared.lifecycle import Runtime, ServiceSpec
+from wafa_shared.observability import configure_logging, request_context_middleware, service_var
+from wafa_shared.problems import install_problem_handlers
+from wafa_shared.settings import ServiceSettings
+from wafa_shared.webhooks.router import router as webhooks_router
+
+
+def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+    configure_logging(settings.log_level)
+    service_var.set(spec.name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(spec, settings, clock)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"Wafa {spec.title}",
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        openapi_tags=[{"name": "operations", "description": "Health, metrics, dead letters, outbox, jobs."},
+                      {"name": "webhooks", "description": "Outbound webhook subscriptions and their delivery log (Standard Webhooks)."}],
+    )
+    app.middleware("http")(request_context_middleware(spec.name))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
+            expose_headers=["x-request-id", "traceparent"],
+        )
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in spec.routers:
+        app.include_router(router)
+    app.include_router(webhooks_router)
+    app.include_router(ops.router)
+    return app

@@ -1,0 +1,38 @@
+"""FastAPI dependencies every service uses: the runtime, the request session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wafa_shared.auth import Principal, authenticate
+from wafa_shared.lifecycle import Runtime
+from wafa_shared.outbox import OUTBOX_FLAG
+from wafa_shared.pagination import PageParams, page_params
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed once when the route succeeded, rolled back otherwise."""
+    runtime = get_runtime(request)
+    async with runtime.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    if session.info.pop(OUTBOX_FLAG, False):
+        runtime.outbox_committed()
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CallerDep = Annotated[Principal, Depends(authenticate)]
+PageDep = Annotated[PageParams, Depends(page_params)]

@@ -1,0 +1,58 @@
+"""The CloudEvents 1.0 envelope (JSON structured mode) every Wafa event travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventData(BaseModel):
+    """Base of every event payload. Subclasses declare their type, version and topic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: ClassVar[str]
+    version: ClassVar[int] = 1
+    topic: ClassVar[str]
+
+
+class Event(BaseModel):
+    """A CloudEvent. `subject` is the customer id: it is also the Kafka key, so one customer's
+    events stay in order. `dataversion` is our extension naming the schema version of `data`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    source: str
+    subject: str | None = None
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str | None = None
+    dataversion: int = 1
+    data: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Event:
+        return cls.model_validate(orjson.loads(raw))
+
+
+def new_event(data: EventData, *, source: str, subject: object | None, time: datetime | None = None) -> Event:
+    """Wrap a typed payload in an envelope."""
+    return Event(
+        type=data.event_type,
+        source=source,
+        subject=str(subject) if subject is not None else None,
+        time=time or datetime.now(UTC),
+        dataschema=f"urn:wafa:event:{data.event_type}:v{data.version}",
+        dataversion=data.version,
+        data=data.model_dump(mode="json"),
+    )

@@ -1,0 +1,299 @@
+"""Idempotent event consumers (the inbox pattern).
+
+A consumer is a name, the topics it reads and handlers registered per event type:
+
+    handlers = Handlers()
+
+    @handlers.on("loyalty.purchase.recorded")
+    async def on_purchase(session: AsyncSession, event: Event, data: PurchaseRecorded) -> None: ...
+
+Guarantees:
+- Each event's effect is applied once: its id goes into `inbox` (unique per consumer) in the
+  same transaction as the effect; a redelivered or replayed event finds its id and is skipped.
+- Offsets are committed only after the database commit, so a crash re-delivers, never loses.
+- A failing event is retried `max_attempts` times, then goes to the dead-letter topic and the
+  `dead_letters` table with its error, and the consumer moves on. Events that cannot be parsed
+  (bad JSON, unknown type or version, invalid data) go there at once: retrying cannot help.
+- Fast path: a whole fetched batch is applied in one transaction; only when that fails is the
+  batch re-run one event at a time, to isolate the culprit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import insert, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wafa_shared.events import CATALOG, Event, EventData, UnknownEventError
+from wafa_shared.kafka import dlq_topic, new_consumer, new_producer, start_client
+from wafa_shared.observability import CONSUMER_LAG, DLQ_SIZE, EVENTS_CONSUMED, request_id_var, traceparent_var
+from wafa_shared.outbox import OUTBOX_FLAG
+from wafa_shared.platform_models import DeadLetter
+
+log = logging.getLogger("wafa.inbox")
+
+Handler = Callable[[AsyncSession, Event, Any], Awaitable[None]]
+
+
+class Handlers:
+    """Event handlers of one consumer, by event type."""
+
+    def __init__(self) -> None:
+        self.by_type: dict[str, Handler] = {}
+
+    def on(self, event_type: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.by_type[event_type] = fn
+            return fn
+
+        return register
+
+
+@dataclass
+class ConsumerSpec:
+    name: str
+    topics: list[str]
+    handlers: Handlers = field(default_factory=Handlers)
+
+
+class PoisonEvent(Exception):
+    """The message can never be applied (unparseable, unknown type or version, invalid data)."""
+
+
+@dataclass
+class Parsed:
+    record: ConsumerRecord[bytes, bytes]
+    event: Event | None = None
+    data: EventData | None = None
+    error: str | None = None
+
+
+def parse_record(record: ConsumerRecord[bytes, bytes]) -> Parsed:
+    try:
+        event = Event.from_json(record.value or b"")
+        data = CATALOG.parse(event)
+        return Parsed(record, event, data)
+    except (orjson.JSONDecodeError, ValidationError, UnknownEventError, ValueError) as exc:
+        return Parsed(record, error=f"unparseable event: {exc}")
+
+
+_INBOX_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+class InboxConsumer:
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        sessions: async_sessionmaker[AsyncSession],
+        bootstrap: str,
+        *,
+        service: str,
+        topic_prefix: str = "",
+        batch_size: int = 1000,
+        max_attempts: int = 5,
+        retry_backoff_s: float = 0.05,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.name = f"{service}.{spec.name}"
+        self.sessions = sessions
+        self.bootstrap = bootstrap
+        self.service = service
+        self.topics = [topic_prefix + t for t in spec.topics]
+        self.group_id = f"{topic_prefix}{self.name}"
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.retry_backoff_s = retry_backoff_s
+        self.on_commit = on_commit
+        self._stop = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq_producer: AIOKafkaProducer | None = None
+        self.connected = False
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        self._consumer = await start_client(
+            lambda: new_consumer(self.bootstrap, self.topics, self.group_id), self.name, self._stop
+        )
+        if self._consumer is None:
+            return
+        self.connected = True
+        try:
+            while not self._stop.is_set():
+                try:
+                    batches = await self._consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                except Exception as exc:  # noqa: BLE001 - keep consuming through broker hiccups
+                    log.warning("fetch failed; retrying", extra={"consumer": self.name, "error": repr(exc)})
+                    await asyncio.sleep(0.5)
+                    continue
+                for tp, records in batches.items():
+                    if self._stop.is_set():
+                        break
+                    await self.process(records)
+                    await self._commit(tp, records[-1].offset + 1)
+                    self._record_lag(tp, records[-1].offset + 1)
+        finally:
+            self.connected = False
+            for client in (self._consumer, self._dlq_producer):
+                if client is not None:
+                    try:
+                        await client.stop()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit({tp: offset})
+        except Exception as exc:  # noqa: BLE001 - a lost commit only means a harmless redelivery
+            log.warning("offset commit failed", extra={"consumer": self.name, "error": repr(exc)})
+
+    def _record_lag(self, tp: TopicPartition, next_offset: int) -> None:
+        assert self._consumer is not None
+        high = self._consumer.highwater(tp)
+        if high is not None:
+            CONSUMER_LAG.labels(self.service, self.spec.name, tp.topic, str(tp.partition)).set(max(0, high - next_offset))
+
+    async def process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a batch of records from one partition, in order, each effect once."""
+        parsed = [parse_record(r) for r in records]
+        if all(p.error is None for p in parsed):
+            try:
+                applied = await self._apply(parsed)
+                EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(applied)
+                EVENTS_CONSUMED.labels(self.service, self.spec.name, "duplicate").inc(len(parsed) - applied)
+                return
+            except Exception as exc:  # noqa: BLE001 - fall back to one-by-one to isolate the culprit
+                log.info("batch failed; isolating", extra={"consumer": self.name, "error": repr(exc)})
+        for p in parsed:
+            await self._process_one(p)
+
+    async def _process_one(self, p: Parsed) -> None:
+        if p.error is not None:
+            await self._dead_letter(p, p.error, attempts=1)
+            return
+        error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                applied = await self._apply([p])
+                EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied" if applied else "duplicate").inc()
+                return
+            except Exception as exc:  # noqa: BLE001
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning("event failed", extra={"consumer": self.name, "event_id": str(p.event.id) if p.event else None, "attempt": attempt, "error": error})
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(min(self.retry_backoff_s * 2 ** (attempt - 1), 2.0))
+        await self._dead_letter(p, error, attempts=self.max_attempts)
+
+    async def _apply(self, parsed: list[Parsed]) -> int:
+        """One transaction: claim the event ids in the inbox, run handlers for the new ones."""
+        async with self.sessions() as session:
+            async with session.begin():
+                ids = [p.event.id for p in parsed if p.event is not None]
+                new = set((await session.execute(_INBOX_CLAIM, {"consumer": self.name, "ids": ids})).scalars())
+                for p in parsed:
+                    assert p.event is not None
+                    if p.event.id not in new:
+                        continue
+                    handler = self.spec.handlers.by_type.get(p.event.type)
+                    if handler is not None:
+                        await self._call(handler, session, p)
+            if session.info.pop(OUTBOX_FLAG, False) and self.on_commit is not None:
+                self.on_commit()
+        return len(new)
+
+    @staticmethod
+    async def _call(handler: Handler, session: AsyncSession, p: Parsed) -> None:
+        headers = {k: v.decode(errors="replace") for k, v in (p.record.headers or ())}
+        t1 = request_id_var.set(headers.get("x-request-id"))
+        t2 = traceparent_var.set(headers.get("traceparent"))
+        try:
+            await handler(session, p.event, p.data)  # type: ignore[arg-type]
+        finally:
+            request_id_var.reset(t1)
+            traceparent_var.reset(t2)
+
+    async def _dead_letter(self, p: Parsed, error: str, attempts: int) -> None:
+        r = p.record
+        payload = (r.value or b"").decode(errors="replace")
+        headers = {k: v.decode(errors="replace") for k, v in (r.headers or ())}
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                insert(DeadLetter).values(
+                    consumer=self.name, topic=r.topic, partition=r.partition, offset=r.offset,
+                    event_id=str(p.event.id) if p.event else None, event_type=p.event.type if p.event else None,
+                    key=(r.key or b"").decode(errors="replace") or None, payload=payload, headers=headers,
+                    error=error[:4000], attempts=attempts,
+                )
+            )
+        await self._send_to_dlq(r, error)
+        EVENTS_CONSUMED.labels(self.service, self.spec.name, "dead").inc()
+        DLQ_SIZE.labels(self.service).inc()
+        log.error("event dead-lettered", extra={"consumer": self.name, "topic": r.topic, "offset": r.offset, "error": error[:500]})
+
+    async def _send_to_dlq(self, r: ConsumerRecord[bytes, bytes], error: str) -> None:
+        if self._dlq_producer is None:
+            self._dlq_producer = await start_client(lambda: new_producer(self.bootstrap), f"{self.name}.dlq", self._stop)
+            if self._dlq_producer is None:
+                return
+        headers = list(r.headers or ()) + [
+            ("x-dlq-error", error[:1000].encode()),
+            ("x-dlq-consumer", self.name.encode()),
+            ("x-dlq-origin", f"{r.topic}/{r.partition}/{r.offset}".encode()),
+        ]
+        await self._dlq_producer.send_and_wait(dlq_topic(r.topic), value=r.value, key=r.key, headers=headers)
+
+
+async def replay_dead_letter(
+    session_factory: async_sessionmaker[AsyncSession], consumers: dict[str, ConsumerSpec], dead_letter_id: int, service: str
+) -> str:
+    """Run a dead letter through its consumer's handler again. Returns the new status
+    (`replayed`, or `dead` with the fresh error stored). Idempotent through the inbox."""
+    async with session_factory() as session:
+        dl = await session.get(DeadLetter, dead_letter_id)
+        if dl is None:
+            raise KeyError(dead_letter_id)
+        if dl.status == "replayed":
+            return "replayed"
+        spec = consumers.get(dl.consumer.removeprefix(f"{service}."))
+        record = ConsumerRecord(
+            topic=dl.topic, partition=dl.partition, offset=dl.offset, timestamp=0, timestamp_type=0,
+            key=(dl.key or "").encode(), value=dl.payload.encode(), checksum=None, serialized_key_size=0,
+            serialized_value_size=0, headers=tuple((k, v.encode()) for k, v in (dl.headers or {}).items()),
+        )
+    p = parse_record(record)
+    status, error = "replayed", None
+    if spec is None:
+        status, error = "dead", f"no consumer named {dl.consumer}"
+    elif p.error is not None:
+        status, error = "dead", p.error
+    else:
+        try:
+            consumer = InboxConsumer(spec, session_factory, "", service=service)
+            consumer.name = dl.consumer
+            await consumer._apply([p])  # noqa: SLF001 - same transaction rules as live consumption
+        except Exception as exc:  # noqa: BLE001
+            status, error = "dead", "".join(traceback.format_exception_only(exc)).strip()
+    async with session_factory() as session, session.begin():
+        values: dict[str, object] = {"status": status, "attempts": DeadLetter.attempts + 1}
+        if status == "replayed":
+            values["replayed_at"] = text("now()")
+        else:
+            values["error"] = (error or "")[:4000]
+        await session.execute(update(DeadLetter).where(DeadLetter.id == dead_letter_id).values(**values))
+    return status
+

@@ -1,0 +1,98 @@
+"""Kafka plumbing: topic names, explicit topic creation, producer and consumer factories.
+
+Topic auto-creation is off in production clusters, so every service creates the topics it
+publishes to (and their dead-letter topics) at start-up; creating an existing topic is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = logging.getLogger("wafa.kafka")
+C = TypeVar("C", AIOKafkaProducer, AIOKafkaConsumer)
+
+PRODUCER_TOPICS = ("wafa.customer", "wafa.loyalty", "wafa.survey", "wafa.touch", "wafa.analytics")
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def all_topics(prefix: str = "") -> list[str]:
+    return [f"{prefix}{t}" for base in PRODUCER_TOPICS for t in (base, dlq_topic(base))]
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int = 1) -> None:
+    """Create the topics that do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return
+        try:
+            await admin.create_topics([NewTopic(t, partitions, replication) for t in missing])
+        except TopicAlreadyExistsError:
+            pass
+        log.info("topics created", extra={"topics": missing})
+    finally:
+        await admin.close()
+
+
+def new_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    """A producer that waits for all in-sync replicas. Idempotence stays off: the outbox and
+    inbox make effects idempotent, and Tansu rejects the idempotent producer."""
+    opts: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "linger_ms": 2,
+        "max_batch_size": 512 * 1024,
+        "request_timeout_ms": 60000,
+        "compression_type": None,
+    }
+    opts.update(overrides)
+    return AIOKafkaProducer(**opts)  # type: ignore[arg-type]
+
+
+def new_consumer(bootstrap: str, topics: list[str], group_id: str, **overrides: object) -> AIOKafkaConsumer:
+    opts: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "fetch_max_wait_ms": 100,
+    }
+    opts.update(overrides)
+    return AIOKafkaConsumer(*topics, **opts)  # type: ignore[arg-type]
+
+
+async def start_client(factory: Callable[[], C], what: str, stop: asyncio.Event) -> C | None:
+    """Build and start a Kafka client, retrying with backoff while the broker is unreachable.
+    Returns None when asked to stop first."""
+    delay = 0.2
+    while not stop.is_set():
+        client = factory()
+        try:
+            await client.start()
+            return client
+        except (KafkaError, OSError) as exc:
+            log.warning("broker unreachable, retrying", extra={"client": what, "error": str(exc), "retry_in_s": delay})
+            try:
+                await client.stop()
+            except Exception:  # noqa: BLE001 - best effort cleanup of a half-started client
+                pass
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, 5.0)
+    return None

@@ -1,0 +1,126 @@
+"""JSON logs carrying request and trace ids, W3C trace context, and the Prometheus metrics.
+
+The ids live in context variables: set by the HTTP middleware or by the consumer from event
+headers, read by the log formatter and copied into the headers of every event written to the
+outbox, so one request can be followed through Kafka into every consumer it touches.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.requests import Request
+from starlette.responses import Response
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)
+service_var: contextvars.ContextVar[str] = contextvars.ContextVar("service", default="wafa")
+
+HTTP_REQUESTS = Counter("wafa_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "wafa_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_BACKLOG = Gauge("wafa_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_PUBLISHED = Counter("wafa_outbox_published_total", "Events published by the relay", ["service"])
+CONSUMER_LAG = Gauge("wafa_consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic", "partition"])
+EVENTS_CONSUMED = Counter("wafa_events_consumed_total", "Events applied by consumers", ["service", "consumer", "result"])
+DLQ_SIZE = Gauge("wafa_dlq_size", "Dead letters waiting for ops", ["service"])
+WEBHOOK_ATTEMPTS = Counter("wafa_webhook_attempts_total", "Outbound webhook attempts", ["service", "result"])
+
+
+def new_traceparent(parent: str | None = None) -> str:
+    """A W3C traceparent continuing `parent`'s trace with a new span, or a new trace."""
+    trace_id = None
+    if parent:
+        parts = parent.split("-")
+        if len(parts) == 4 and len(parts[1]) == 32:
+            trace_id = parts[1]
+    return f"00-{trace_id or secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def trace_id() -> str | None:
+    tp = traceparent_var.get()
+    return tp.split("-")[1] if tp else None
+
+
+def context_headers() -> dict[str, str]:
+    """Headers to put on an outgoing event so consumers continue this trace."""
+    out: dict[str, str] = {}
+    if (rid := request_id_var.get()) is not None:
+        out["x-request-id"] = rid
+    if (tp := traceparent_var.get()) is not None:
+        out["traceparent"] = tp
+    return out
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; extra fields given to the logger are kept."""
+
+    _skip = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "service": service_var.get(),
+            "request_id": request_id_var.get(),
+            "trace_id": trace_id(),
+        }
+        for k, v in record.__dict__.items():
+            if k not in self._skip and not k.startswith("_"):
+                doc[k] = v
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def request_context_middleware(service: str) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Middleware: request id and trace context in, the same ids out, metrics recorded."""
+
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id") or secrets.token_hex(8)
+        tp = new_traceparent(request.headers.get("traceparent"))
+        t1 = request_id_var.set(rid[:64])
+        t2 = traceparent_var.set(tp)
+        t3 = service_var.set(service)
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["x-request-id"] = rid[:64]
+            response.headers["traceparent"] = tp
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(service, request.method, path, str(status)).inc()
+            HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - start)
+            request_id_var.reset(t1)
+            traceparent_var.reset(t2)
+            service_var.reset(t3)
+
+    return middleware

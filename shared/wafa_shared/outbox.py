@@ -1,0 +1,69 @@
+"""The transactional outbox: write an event in the same transaction as the state change.
+
+`publish` only inserts a row; the relay (`relay.py`) sends it to Kafka after commit. So an
+accepted request is never lost, even when the broker is down, and nothing is published for
+a transaction that rolled back.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wafa_shared.events.catalog import CATALOG
+from wafa_shared.events.envelope import Event, EventData, new_event
+from wafa_shared.observability import context_headers
+from wafa_shared.platform_models import OutboxRow
+
+SHARDS = 16
+OUTBOX_FLAG = "wafa.outbox.pending"
+
+
+def shard_of(key: str | None) -> int:
+    """Stable shard of a key: one key's events always go through one relay lease, in order."""
+    return zlib.crc32((key or "").encode()) % SHARDS
+
+
+def _row(event: Event, topic: str) -> dict[str, object]:
+    return {
+        "event_id": event.id,
+        "topic": topic,
+        "key": event.subject,
+        "shard": shard_of(event.subject),
+        "type": event.type,
+        "payload": event.model_dump(mode="json"),
+        "headers": context_headers(),
+    }
+
+
+SOURCE_INFO = "wafa.source"
+PREFIX_INFO = "wafa.topic_prefix"
+
+
+def bind_publisher(info: dict[str, object], *, source: str, topic_prefix: str) -> dict[str, object]:
+    """Session info that tells `publish` which service is the source and the topic prefix."""
+    info[SOURCE_INFO] = source
+    info[PREFIX_INFO] = topic_prefix
+    return info
+
+
+async def add_events(session: AsyncSession, events: list[Event]) -> None:
+    """Queue events for publication in the session's transaction (one multi-row insert)."""
+    if not events:
+        return
+    prefix = str(session.info.get(PREFIX_INFO, ""))
+    rows = [_row(e, prefix + CATALOG.schema(e.type, e.dataversion).topic) for e in events]
+    await session.execute(insert(OutboxRow), rows)
+    session.info[OUTBOX_FLAG] = True
+
+
+async def publish(session: AsyncSession, data: EventData, *, subject: object | None, time: datetime | None = None) -> Event:
+    """Build the envelope for `data` (source: the session's service) and queue it.
+    Returns the event; its id is final."""
+    source = str(session.info.get(SOURCE_INFO, "wafa"))
+    event = new_event(data, source=source, subject=subject, time=time)
+    await add_events(session, [event])
+    return event

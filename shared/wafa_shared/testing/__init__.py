@@ -1,0 +1,1 @@
+"""Test helpers: real PostgreSQL and broker per test session, a clean state per test."""

@@ -1,0 +1,1 @@
+"""Webhooks: Standard Webhooks signing, subscriptions, delivery worker, inbound verification."""
