@@ -105,6 +105,7 @@ class InboxConsumer:
         max_attempts: int = 5,
         retry_backoff_s: float = 0.05,
         on_commit: Callable[[], None] | None = None,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.spec = spec
         self.name = f"{service}.{spec.name}"
@@ -117,6 +118,7 @@ class InboxConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
         self.on_commit = on_commit
+        self.client_options = client_options or {}
         self._stop = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq_producer: AIOKafkaProducer | None = None
@@ -127,7 +129,7 @@ class InboxConsumer:
 
     async def run(self) -> None:
         self._consumer = await start_client(
-            lambda: new_consumer(self.bootstrap, self.topics, self.group_id), self.name, self._stop
+            lambda: new_consumer(self.bootstrap, self.topics, self.group_id, **self.client_options), self.name, self._stop
         )
         if self._consumer is None:
             return

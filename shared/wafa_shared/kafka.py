@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -82,17 +82,40 @@ async def start_client(factory: Callable[[], C], what: str, stop: asyncio.Event)
     while not stop.is_set():
         client = factory()
         try:
-            await client.start()
-            return client
+            if await _race_stop(client.start(), stop):
+                return client
+            await _quiet_stop(client)
+            return None
         except (KafkaError, OSError) as exc:
             log.warning("broker unreachable, retrying", extra={"client": what, "error": str(exc), "retry_in_s": delay})
-            try:
-                await client.stop()
-            except Exception:  # noqa: BLE001 - best effort cleanup of a half-started client
-                pass
+            await _quiet_stop(client)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except TimeoutError:
                 pass
             delay = min(delay * 2, 5.0)
     return None
+
+
+async def _race_stop(coro: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run `coro` unless `stop` is set first (then cancel it). True when `coro` finished."""
+    work = asyncio.ensure_future(coro)
+    halt = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([work, halt], return_when=asyncio.FIRST_COMPLETED)
+    halt.cancel()
+    if work.done():
+        work.result()
+        return True
+    work.cancel()
+    try:
+        await work
+    except (asyncio.CancelledError, Exception):  # noqa: BLE001
+        pass
+    return False
+
+
+async def _quiet_stop(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    try:
+        await client.stop()
+    except Exception:  # noqa: BLE001 - best effort cleanup of a half-started client
+        pass

@@ -66,6 +66,10 @@ class Runtime:
                 topic_prefix=settings.topic_prefix, batch_size=settings.consumer_batch_size,
                 max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
                 on_commit=self.outbox_committed,
+                client_options={
+                    "session_timeout_ms": settings.consumer_session_timeout_ms,
+                    "heartbeat_interval_ms": settings.consumer_heartbeat_ms,
+                },
             )
             for c in spec.consumers
         ]

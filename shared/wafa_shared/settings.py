@@ -50,6 +50,8 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 1000
     consumer_max_attempts: int = 5
     consumer_retry_backoff_s: float = 0.05
+    consumer_session_timeout_ms: int = 10000
+    consumer_heartbeat_ms: int = 3000
     webhooks_enabled: bool = True
     webhook_timeout_s: float = 10.0
     webhook_concurrency: int = 32

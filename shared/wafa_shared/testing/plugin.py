@@ -124,25 +124,46 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
+@asynccontextmanager
+async def run_app(
+    infra: Infra,
+    *,
+    name: str,
+    database: str,
+    migrations_dir: Path,
+    create_app: Callable[..., Any],
+    settings_cls: Callable[..., Any],
+    topic_prefix: str,
+    clock: Clock | None = None,
+    **overrides: Any,
+) -> AsyncIterator[RunningService]:
+    """Run an app in-process with its lifespan on a clean, migrated database."""
+    url = await migrated_db(infra, database, migrations_dir)
+    options: dict[str, Any] = {
+        "env": "test", "database_url": url, "kafka_bootstrap_servers": infra.bootstrap, "topic_prefix": topic_prefix,
+        "jwt_secret": DEV_JWT_SECRET, "topic_partitions": 3, "relay_poll_interval_s": 0.05, "webhook_poll_interval_s": 0.05,
+        "consumer_session_timeout_ms": 2000, "consumer_heartbeat_ms": 500,
+    }
+    options.update(overrides)
+    settings = settings_cls(**options)
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield RunningService(name, app, client, settings, infra.bootstrap)
+
+
 @pytest.fixture
 def wafa_service(infra: Infra, topic_prefix: str) -> Callable[..., AbstractAsyncContextManager[RunningService]]:
     """`async with wafa_service("loyalty", clock=..., **settings) as svc:` runs a service in-process."""
 
-    @asynccontextmanager
-    async def start(name: str, clock: Clock | None = None, **overrides: Any) -> AsyncIterator[RunningService]:
+    def start(name: str, clock: Clock | None = None, **overrides: Any) -> AbstractAsyncContextManager[RunningService]:
         info = next(s for s in SERVICES if s.name == name)
         module = info.app_module()
         assert module is not None, f"service {name} is not installed"
-        url = await migrated_db(infra, f"test_{info.database}", info.migrations_dir())
-        settings = module.Settings(
-            env="test", database_url=url, kafka_bootstrap_servers=infra.bootstrap, topic_prefix=topic_prefix,
-            jwt_secret=DEV_JWT_SECRET, topic_partitions=3, relay_poll_interval_s=0.05, webhook_poll_interval_s=0.05,
-            **overrides,
+        return run_app(
+            infra, name=name, database=f"test_{info.database}", migrations_dir=info.migrations_dir(),
+            create_app=module.create_app, settings_cls=module.Settings, topic_prefix=topic_prefix, clock=clock, **overrides,
         )
-        app = module.create_app(settings, clock=clock)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
-                yield RunningService(name, app, client, settings, infra.bootstrap)
 
     return start

@@ -1,0 +1,105 @@
+"""Idempotent consumers: duplicates change nothing; poison goes to the DLQ; the DLQ replays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import notes_service
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from helpers import rows, scalar
+
+from wafa_shared.testing.events import eventually, read_events
+
+
+async def _post(svc: Any, i: int, body: str = "x") -> None:
+    r = await svc.client.post("/v1/notes", json={"customer_id": f"c-{i % 5}", "seq": i, "body": body}, headers=svc.auth())
+    assert r.status_code == 201, r.text
+
+
+async def test_redelivering_every_event_from_offset_zero_applies_each_effect_once(notes: Any, infra: Any) -> None:
+    async with notes() as svc:
+        for i in range(200):
+            await _post(svc, i)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = 200 FROM note_effects"), timeout_s=60)
+        topic = svc.topic("wafa.customer")
+        originals = await read_events(infra.bootstrap, topic, until=lambda evs: len(evs) >= 200)
+
+        producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+        await producer.start()
+        try:
+            for e in originals:
+                await producer.send(topic, e.to_json(), key=(e.subject or "").encode())
+            await producer.flush()
+        finally:
+            await producer.stop()
+        await eventually(lambda: _committed(infra, svc.runtime.consumers[0].group_id, topic, 400), timeout_s=60)
+        assert await scalar(svc, "SELECT count(*) FROM note_effects") == 200
+        assert await scalar(svc, "SELECT count(DISTINCT note_id) FROM note_effects") == 200
+
+
+async def _committed(infra: Any, group_id: str, topic: str, expected: int) -> bool:
+    """True once the consumer group has committed offsets past `expected` messages of `topic`."""
+    probe = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, group_id=group_id, enable_auto_commit=False)
+    await probe.start()
+    try:
+        partitions = probe.partitions_for_topic(topic) or set()
+        if not partitions:
+            await probe._client.force_metadata_update()
+            partitions = probe.partitions_for_topic(topic) or set()
+        total = 0
+        for p in partitions:
+            total += await probe.committed(TopicPartition(topic, p)) or 0
+    finally:
+        await probe.stop()
+    return total >= expected
+
+
+async def test_poison_event_is_dead_lettered_after_retries_and_the_consumer_moves_on(notes: Any, infra: Any) -> None:
+    notes_service.FAILING_BODIES.add("boom")
+    try:
+        async with notes(consumer_max_attempts=3, consumer_retry_backoff_s=0.01) as svc:
+            await _post(svc, 0, "fine")
+            await _post(svc, 1, "boom")
+            await _post(svc, 2, "fine")
+            topic = svc.topic("wafa.customer")
+            producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+            await producer.start()
+            await producer.send_and_wait(topic, b"{not json", key=b"c-1")
+            await producer.stop()
+            await _post(svc, 3, "fine")
+
+            await eventually(lambda: scalar(svc, "SELECT count(*) = 2 FROM dead_letters"), timeout_s=60)
+            await eventually(lambda: scalar(svc, "SELECT count(*) = 3 FROM note_effects"))
+            dead = await rows(svc, "SELECT event_type, attempts, error FROM dead_letters ORDER BY event_type NULLS FIRST")
+            assert dead[0].event_type is None and dead[0].attempts == 1 and "unparseable" in dead[0].error
+            assert dead[1].event_type == "test.note.created" and dead[1].attempts == 3 and "cannot apply" in dead[1].error
+
+            c = AIOKafkaConsumer(topic + ".dlq", bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest")
+            await c.start()
+            try:
+                got: list[Any] = []
+                while len(got) < 2:
+                    batch = await c.getmany(timeout_ms=1000)
+                    for recs in batch.values():
+                        got += recs
+                assert all(dict(r.headers).get("x-dlq-error") for r in got)
+            finally:
+                await c.stop()
+
+            listed = (await svc.client.get("/v1/ops/dead-letters", headers=svc.auth())).json()["items"]
+            assert len(listed) == 2
+            poison = next(d for d in listed if d["event_type"] == "test.note.created")
+
+            r = await svc.client.post(f"/v1/ops/dead-letters/{poison['id']}/replay", headers=svc.auth())
+            assert r.json()["status"] == "dead"  # still failing: stays dead with the fresh error
+            notes_service.FAILING_BODIES.discard("boom")
+            r = await svc.client.post(f"/v1/ops/dead-letters/{poison['id']}/replay", headers=svc.auth())
+            assert r.json()["status"] == "replayed"
+            assert await scalar(svc, "SELECT count(*) FROM note_effects") == 4
+            r = await svc.client.post(f"/v1/ops/dead-letters/{poison['id']}/replay", headers=svc.auth())
+            assert r.json()["status"] == "replayed"
+            assert await scalar(svc, "SELECT count(*) FROM note_effects") == 4, "replaying twice applies once"
+            forbidden = await svc.client.get("/v1/ops/dead-letters", headers=svc.auth("notes:read"))
+            assert forbidden.status_code == 403
+    finally:
+        notes_service.FAILING_BODIES.discard("boom")
