@@ -45,7 +45,7 @@ _RESULT = text(
     WITH upd AS (
       UPDATE webhook_deliveries SET attempts = attempts + 1, status = :status, next_attempt_at = :next,
         last_status_code = :code, last_error = :error,
-        delivered_at = CASE WHEN :status = 'succeeded' THEN now() ELSE delivered_at END
+        delivered_at = CASE WHEN CAST(:ok AS boolean) THEN now() ELSE delivered_at END
       WHERE id = :id RETURNING id, attempts
     )
     INSERT INTO webhook_attempts (delivery_id, attempt, status_code, error, duration_ms)
@@ -150,6 +150,6 @@ class WebhookWorker:
         WEBHOOK_ATTEMPTS.labels(self.service, "ok" if ok else "failed").inc()
         async with self.sessions() as session, session.begin():
             await session.execute(
-                _RESULT, {"id": row.id, "status": status, "next": nxt, "code": code, "error": error, "ms": ms}  # type: ignore[attr-defined]
+                _RESULT, {"id": row.id, "status": status, "ok": ok, "next": nxt, "code": code, "error": error, "ms": ms}  # type: ignore[attr-defined]
             )
         return ok
