@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := shared services/customer services/loyalty services/survey services/analytics services/touch-scheduler
 STAMP := $(VENV)/.installed
+SERVICE_PACKAGES := $(filter-out %.egg-info,$(wildcard services/*/wafa_*))
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
 .PHONY: install run test test-fast lint typecheck bench bench-bus clean
@@ -28,7 +29,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/wafa_shared services/*/wafa_*
+	$(VENV)/bin/mypy shared/wafa_shared $(SERVICE_PACKAGES)
 
 bench: bench-bus
 

@@ -8,9 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import notes_service  # noqa: E402
+import notes_service
 
-from wafa_shared.testing.plugin import run_app  # noqa: E402
+from wafa_shared.testing.plugin import run_app
 
 
 @pytest.fixture
@@ -19,9 +19,14 @@ def notes(infra: Any, topic_prefix: str) -> Any:
 
     def start(**overrides: Any) -> Any:
         return run_app(
-            infra, name="notes", database="test_notes", migrations_dir=notes_service.MIGRATIONS,
-            create_app=notes_service.create_app, settings_cls=notes_service.NotesSettings,
-            topic_prefix=topic_prefix, **overrides,
+            infra,
+            name="notes",
+            database="test_notes",
+            migrations_dir=notes_service.MIGRATIONS,
+            create_app=notes_service.create_app,
+            settings_cls=notes_service.NotesSettings,
+            topic_prefix=topic_prefix,
+            **overrides,
         )
 
     return start

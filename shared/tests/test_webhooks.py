@@ -71,9 +71,7 @@ def test_backoff_grows_with_jitter_and_gives_up_after_the_schedule() -> None:
 
 async def test_events_are_delivered_signed_to_subscribers(notes: Any) -> None:
     async with notes() as svc, webhook_sink() as sink:
-        sub = await svc.client.post(
-            "/v1/webhooks/subscriptions", json={"url": sink.url, "event_types": ["test.note.created"]}, headers=svc.auth()
-        )
+        sub = await svc.client.post("/v1/webhooks/subscriptions", json={"url": sink.url, "event_types": ["test.note.created"]}, headers=svc.auth())
         assert sub.status_code == 201, sub.text
         secret = sub.json()["secret"]
         bad = await svc.client.post("/v1/webhooks/subscriptions", json={"url": sink.url, "event_types": ["no.such"]}, headers=svc.auth())

@@ -41,13 +41,18 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
-        openapi_tags=[{"name": "operations", "description": "Health, metrics, dead letters, outbox, jobs."},
-                      {"name": "webhooks", "description": "Outbound webhook subscriptions and their delivery log (Standard Webhooks)."}],
+        openapi_tags=[
+            {"name": "operations", "description": "Health, metrics, dead letters, outbox, jobs."},
+            {"name": "webhooks", "description": "Outbound webhook subscriptions and their delivery log (Standard Webhooks)."},
+        ],
     )
     app.middleware("http")(request_context_middleware(spec.name))
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
             expose_headers=["x-request-id", "traceparent"],
         )
     install_problem_handlers(app)

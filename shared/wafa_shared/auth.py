@@ -52,9 +52,7 @@ def decode_token(token: str, secret: str, issuer: str) -> Principal:
     return Principal(subject=str(claims["sub"]), scopes=frozenset(str(claims.get("scope", "")).split()))
 
 
-async def authenticate(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+async def authenticate(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("A bearer token is required.")
     settings = request.app.state.runtime.settings

@@ -31,10 +31,7 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 
-_CLAIM = text(
-    "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (:scope, :key, :fp) "
-    "ON CONFLICT DO NOTHING RETURNING key"
-)
+_CLAIM = text("INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (:scope, :key, :fp) ON CONFLICT DO NOTHING RETURNING key")
 
 
 def fingerprint(body: Any) -> str:
@@ -64,9 +61,5 @@ async def idempotent(
         return JSONResponse(row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
     status, result = await create()
     encoded = jsonable_encoder(result)
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        .values(status_code=status, response=encoded)
-    )
+    await session.execute(update(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key).values(status_code=status, response=encoded))
     return JSONResponse(encoded, status_code=status)

@@ -86,10 +86,7 @@ def parse_record(record: ConsumerRecord[bytes, bytes]) -> Parsed:
         return Parsed(record, error=f"unparseable event: {exc}")
 
 
-_INBOX_CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-)
+_INBOX_CLAIM = text("INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 class InboxConsumer:
@@ -128,9 +125,7 @@ class InboxConsumer:
         self._stop.set()
 
     async def run(self) -> None:
-        self._consumer = await start_client(
-            lambda: new_consumer(self.bootstrap, self.topics, self.group_id, **self.client_options), self.name, self._stop
-        )
+        self._consumer = await start_client(lambda: new_consumer(self.bootstrap, self.topics, self.group_id, **self.client_options), self.name, self._stop)
         if self._consumer is None:
             return
         self.connected = True
@@ -196,7 +191,10 @@ class InboxConsumer:
                 return
             except Exception as exc:  # noqa: BLE001
                 error = "".join(traceback.format_exception_only(exc)).strip()
-                log.warning("event failed", extra={"consumer": self.name, "event_id": str(p.event.id) if p.event else None, "attempt": attempt, "error": error})
+                log.warning(
+                    "event failed",
+                    extra={"consumer": self.name, "event_id": str(p.event.id) if p.event else None, "attempt": attempt, "error": error},
+                )
                 if attempt < self.max_attempts:
                     await asyncio.sleep(min(self.retry_backoff_s * 2 ** (attempt - 1), 2.0))
         await self._dead_letter(p, error, attempts=self.max_attempts)
@@ -236,10 +234,17 @@ class InboxConsumer:
         async with self.sessions() as session, session.begin():
             await session.execute(
                 insert(DeadLetter).values(
-                    consumer=self.name, topic=r.topic, partition=r.partition, offset=r.offset,
-                    event_id=str(p.event.id) if p.event else None, event_type=p.event.type if p.event else None,
-                    key=(r.key or b"").decode(errors="replace") or None, payload=payload, headers=headers,
-                    error=error[:4000], attempts=attempts,
+                    consumer=self.name,
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    event_id=str(p.event.id) if p.event else None,
+                    event_type=p.event.type if p.event else None,
+                    key=(r.key or b"").decode(errors="replace") or None,
+                    payload=payload,
+                    headers=headers,
+                    error=error[:4000],
+                    attempts=attempts,
                 )
             )
         await self._send_to_dlq(r, error)
@@ -260,9 +265,7 @@ class InboxConsumer:
         await self._dlq_producer.send_and_wait(dlq_topic(r.topic), value=r.value, key=r.key, headers=headers)
 
 
-async def replay_dead_letter(
-    session_factory: async_sessionmaker[AsyncSession], consumers: dict[str, ConsumerSpec], dead_letter_id: int, service: str
-) -> str:
+async def replay_dead_letter(session_factory: async_sessionmaker[AsyncSession], consumers: dict[str, ConsumerSpec], dead_letter_id: int, service: str) -> str:
     """Run a dead letter through its consumer's handler again. Returns the new status
     (`replayed`, or `dead` with the fresh error stored). Idempotent through the inbox."""
     async with session_factory() as session:
@@ -273,9 +276,17 @@ async def replay_dead_letter(
             return "replayed"
         spec = consumers.get(dl.consumer.removeprefix(f"{service}."))
         record = ConsumerRecord(
-            topic=dl.topic, partition=dl.partition, offset=dl.offset, timestamp=0, timestamp_type=0,
-            key=(dl.key or "").encode(), value=dl.payload.encode(), checksum=None, serialized_key_size=0,
-            serialized_value_size=0, headers=tuple((k, v.encode()) for k, v in (dl.headers or {}).items()),
+            topic=dl.topic,
+            partition=dl.partition,
+            offset=dl.offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=(dl.key or "").encode(),
+            value=dl.payload.encode(),
+            checksum=None,
+            serialized_key_size=0,
+            serialized_value_size=0,
+            headers=tuple((k, v.encode()) for k, v in (dl.headers or {}).items()),
         )
     p = parse_record(record)
     status, error = "replayed", None
@@ -287,7 +298,7 @@ async def replay_dead_letter(
         try:
             consumer = InboxConsumer(spec, session_factory, "", service=service)
             consumer.name = dl.consumer
-            await consumer._apply([p])  # noqa: SLF001 - same transaction rules as live consumption
+            await consumer._apply([p])
         except Exception as exc:  # noqa: BLE001
             status, error = "dead", "".join(traceback.format_exception_only(exc)).strip()
     async with session_factory() as session, session.begin():
@@ -298,4 +309,3 @@ async def replay_dead_letter(
             values["error"] = (error or "")[:4000]
         await session.execute(update(DeadLetter).where(DeadLetter.id == dead_letter_id).values(**values))
     return status
-

@@ -70,9 +70,23 @@ class Platform:
             port = int(self.env.get(f"{s.env_prefix}PORT", s.port))
             log = open(logs / f"{s.name}.log", "ab")  # noqa: SIM115 - handed to the child process
             self.procs[s.name] = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", f"{s.package}.app:create_app", "--factory",
-                 "--host", host, "--port", str(port), "--no-access-log", "--loop", "uvloop"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"{s.package}.app:create_app",
+                    "--factory",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--loop",
+                    "uvloop",
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             started.append((s, port))
         for s, port in started:

@@ -52,19 +52,25 @@ class Runtime:
         self.clock = clock or Clock()
         self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         info = bind_publisher({}, source=spec.name, topic_prefix=settings.topic_prefix)
-        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            self.engine, expire_on_commit=False, autoflush=False, info=info
-        )
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False, info=info)
         self.relay = OutboxRelay(
-            self.sessions, settings.kafka_bootstrap_servers, service=spec.name,
-            batch_size=settings.relay_batch_size, poll_interval_s=settings.relay_poll_interval_s,
+            self.sessions,
+            settings.kafka_bootstrap_servers,
+            service=spec.name,
+            batch_size=settings.relay_batch_size,
+            poll_interval_s=settings.relay_poll_interval_s,
             retention_hours=settings.outbox_retention_hours,
         )
         self.consumers = [
             InboxConsumer(
-                c, self.sessions, settings.kafka_bootstrap_servers, service=spec.name,
-                topic_prefix=settings.topic_prefix, batch_size=settings.consumer_batch_size,
-                max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
+                c,
+                self.sessions,
+                settings.kafka_bootstrap_servers,
+                service=spec.name,
+                topic_prefix=settings.topic_prefix,
+                batch_size=settings.consumer_batch_size,
+                max_attempts=settings.consumer_max_attempts,
+                retry_backoff_s=settings.consumer_retry_backoff_s,
                 on_commit=self.outbox_committed,
                 client_options={
                     "session_timeout_ms": settings.consumer_session_timeout_ms,
@@ -74,8 +80,11 @@ class Runtime:
             for c in spec.consumers
         ]
         self.webhooks = WebhookWorker(
-            self.sessions, service=spec.name, timeout_s=settings.webhook_timeout_s,
-            concurrency=settings.webhook_concurrency, poll_interval_s=settings.webhook_poll_interval_s,
+            self.sessions,
+            service=spec.name,
+            timeout_s=settings.webhook_timeout_s,
+            concurrency=settings.webhook_concurrency,
+            poll_interval_s=settings.webhook_poll_interval_s,
         )
         self.jobs = {j.name: j for j in spec.jobs}
         self.state: dict[str, Any] = {}
@@ -120,8 +129,10 @@ class Runtime:
         while not self._stop.is_set():
             try:
                 await ensure_topics(
-                    self.settings.kafka_bootstrap_servers, all_topics(self.settings.topic_prefix),
-                    self.settings.topic_partitions, self.settings.topic_replication,
+                    self.settings.kafka_bootstrap_servers,
+                    all_topics(self.settings.topic_prefix),
+                    self.settings.topic_partitions,
+                    self.settings.topic_replication,
                 )
                 self.topics_ready = True
                 self._topics_event.set()

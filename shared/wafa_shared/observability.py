@@ -26,7 +26,9 @@ service_var: contextvars.ContextVar[str] = contextvars.ContextVar("service", def
 
 HTTP_REQUESTS = Counter("wafa_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "wafa_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+    "wafa_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OUTBOX_BACKLOG = Gauge("wafa_outbox_backlog", "Outbox rows not yet published", ["service"])

@@ -49,9 +49,7 @@ class RepublishIn(BaseModel):
 
 
 @router.get("/dead-letters", response_model=Page[DeadLetterOut], summary="Events consumers gave up on")
-async def list_dead_letters(
-    session: SessionDep, page: PageDep, status: Annotated[Literal["dead", "replayed"] | None, Query()] = "dead"
-) -> Any:
+async def list_dead_letters(session: SessionDep, page: PageDep, status: Annotated[Literal["dead", "replayed"] | None, Query()] = "dead") -> Any:
     stmt = select(DeadLetter)
     if status:
         stmt = stmt.where(DeadLetter.status == status)

@@ -140,11 +140,7 @@ class OutboxRelay:
             for row in rows:
                 headers = [(k, v.encode()) for k, v in _json_dict(row.headers).items()]
                 headers.append(("content-type", b"application/cloudevents+json"))
-                futures.append(
-                    await self._producer.send(
-                        row.topic, value=row.payload.encode(), key=(row.key or "").encode() or None, headers=headers
-                    )
-                )
+                futures.append(await self._producer.send(row.topic, value=row.payload.encode(), key=(row.key or "").encode() or None, headers=headers))
             await asyncio.gather(*futures)
             ids = [row.id for row in rows]
             await session.execute(_MARK, {"ids": ids})

@@ -4,12 +4,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from wafa_shared.app import build_app
-from wafa_shared.clock import Clock
-from wafa_shared.lifecycle import ServiceSpec
 from wafa_customer.api import ROUTERS
 from wafa_customer.events import CONSUMERS
 from wafa_customer.settings import Settings
+from wafa_shared.app import build_app
+from wafa_shared.clock import Clock
+from wafa_shared.lifecycle import ServiceSpec
 
 SPEC = ServiceSpec(
     name="customer",

@@ -1,7 +1,8 @@
 """Tables of the touch scheduler service."""
 
-from wafa_shared.db import new_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from wafa_shared.db import new_metadata
 
 
 class Base(DeclarativeBase):

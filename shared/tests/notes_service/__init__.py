@@ -101,9 +101,7 @@ router = APIRouter(prefix="/v1", tags=["notes"])
 
 
 @router.post("/notes", status_code=201, response_model=NoteOut)
-async def post_note(
-    body: NoteIn, session: SessionDep, caller: Annotated[Principal, require("notes:write")], key: IdempotencyKeyHeader = None
-) -> Any:
+async def post_note(body: NoteIn, session: SessionDep, caller: Annotated[Principal, require("notes:write")], key: IdempotencyKeyHeader = None) -> Any:
     async def create() -> tuple[int, Any]:
         return 201, NoteOut.model_validate(await create_note(session, body))
 
@@ -139,8 +137,13 @@ async def apply_note(session: AsyncSession, event: Event, data: NoteCreated) -> 
 
 
 SPEC = ServiceSpec(
-    name="notes", title="Notes (test)", description="Test service.", migrations_dir=MIGRATIONS, topic=TOPIC,
-    routers=[router], consumers=[ConsumerSpec("effects", [TOPIC], handlers)],
+    name="notes",
+    title="Notes (test)",
+    description="Test service.",
+    migrations_dir=MIGRATIONS,
+    topic=TOPIC,
+    routers=[router],
+    consumers=[ConsumerSpec("effects", [TOPIC], handlers)],
 )
 
 

@@ -74,7 +74,11 @@ class EventCatalog:
             }
         return {
             "asyncapi": "3.0.0",
-            "info": {"title": title, "version": "1.0.0", "description": "CloudEvents 1.0 envelopes in JSON structured mode; `data` per message below."},
+            "info": {
+                "title": title,
+                "version": "1.0.0",
+                "description": "CloudEvents 1.0 envelopes in JSON structured mode; `data` per message below.",
+            },
             "defaultContentType": "application/cloudevents+json",
             "channels": channels,
             "operations": operations,

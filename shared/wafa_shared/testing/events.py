@@ -32,9 +32,7 @@ async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event
         await consumer.stop()
 
 
-async def wait_for_event(
-    bootstrap: str, topic: str, predicate: Callable[[Event], bool], *, timeout_s: float = 20
-) -> Event:
+async def wait_for_event(bootstrap: str, topic: str, predicate: Callable[[Event], bool], *, timeout_s: float = 20) -> Event:
     events = await read_events(bootstrap, topic, until=lambda evs: any(predicate(e) for e in evs), timeout_s=timeout_s)
     return next(e for e in events if predicate(e))
 

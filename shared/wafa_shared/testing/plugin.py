@@ -68,9 +68,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Any:
 async def truncate_all(url: str) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        tables = await conn.fetch(
-            "SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )
+        tables = await conn.fetch("SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
         if tables:
             await conn.execute(f"TRUNCATE {', '.join(r['t'] for r in tables)} RESTART IDENTITY CASCADE")
     finally:
@@ -140,9 +138,16 @@ async def run_app(
     """Run an app in-process with its lifespan on a clean, migrated database."""
     url = await migrated_db(infra, database, migrations_dir)
     options: dict[str, Any] = {
-        "env": "test", "database_url": url, "kafka_bootstrap_servers": infra.bootstrap, "topic_prefix": topic_prefix,
-        "jwt_secret": DEV_JWT_SECRET, "topic_partitions": 3, "relay_poll_interval_s": 0.05, "webhook_poll_interval_s": 0.05,
-        "consumer_session_timeout_ms": 2000, "consumer_heartbeat_ms": 500,
+        "env": "test",
+        "database_url": url,
+        "kafka_bootstrap_servers": infra.bootstrap,
+        "topic_prefix": topic_prefix,
+        "jwt_secret": DEV_JWT_SECRET,
+        "topic_partitions": 3,
+        "relay_poll_interval_s": 0.05,
+        "webhook_poll_interval_s": 0.05,
+        "consumer_session_timeout_ms": 2000,
+        "consumer_heartbeat_ms": 500,
     }
     options.update(overrides)
     settings = settings_cls(**options)
@@ -162,8 +167,15 @@ def wafa_service(infra: Infra, topic_prefix: str) -> Callable[..., AbstractAsync
         module = info.app_module()
         assert module is not None, f"service {name} is not installed"
         return run_app(
-            infra, name=name, database=f"test_{info.database}", migrations_dir=info.migrations_dir(),
-            create_app=module.create_app, settings_cls=module.Settings, topic_prefix=topic_prefix, clock=clock, **overrides,
+            infra,
+            name=name,
+            database=f"test_{info.database}",
+            migrations_dir=info.migrations_dir(),
+            create_app=module.create_app,
+            settings_cls=module.Settings,
+            topic_prefix=topic_prefix,
+            clock=clock,
+            **overrides,
         )
 
     return start

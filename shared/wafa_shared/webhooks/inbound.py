@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.platform_models import InboundWebhook
 
-_CLAIM = text(
-    "INSERT INTO inbound_webhooks (source, webhook_id) VALUES (:source, :id) ON CONFLICT DO NOTHING RETURNING webhook_id"
-)
+_CLAIM = text("INSERT INTO inbound_webhooks (source, webhook_id) VALUES (:source, :id) ON CONFLICT DO NOTHING RETURNING webhook_id")
 
 
 async def claim(session: AsyncSession, source: str, webhook_id: str) -> tuple[bool, Any]:
@@ -25,15 +23,11 @@ async def claim(session: AsyncSession, source: str, webhook_id: str) -> tuple[bo
     new = (await session.execute(_CLAIM, {"source": source, "id": webhook_id})).scalar_one_or_none()
     if new is not None:
         return True, None
-    stored = await session.scalar(
-        select(InboundWebhook.response).where(InboundWebhook.source == source, InboundWebhook.webhook_id == webhook_id)
-    )
+    stored = await session.scalar(select(InboundWebhook.response).where(InboundWebhook.source == source, InboundWebhook.webhook_id == webhook_id))
     return False, stored
 
 
 async def remember(session: AsyncSession, source: str, webhook_id: str, response: Any) -> None:
     await session.execute(
-        update(InboundWebhook)
-        .where(InboundWebhook.source == source, InboundWebhook.webhook_id == webhook_id)
-        .values(response=jsonable_encoder(response))
+        update(InboundWebhook).where(InboundWebhook.source == source, InboundWebhook.webhook_id == webhook_id).values(response=jsonable_encoder(response))
     )

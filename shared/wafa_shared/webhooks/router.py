@@ -78,20 +78,25 @@ class DeliveryDetail(DeliveryOut):
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated, summary="Subscribe an endpoint to events")
-async def create_subscription(
-    body: SubscriptionIn, session: SessionDep, runtime: RuntimeDep, caller: Annotated[Principal, WRITE]
-) -> Any:
+async def create_subscription(body: SubscriptionIn, session: SessionDep, runtime: RuntimeDep, caller: Annotated[Principal, WRITE]) -> Any:
     known = set(CATALOG.types_for_topic(runtime.spec.topic)) if runtime.spec.topic else set()
     unknown = [t for t in body.event_types if t != "*" and t not in known]
     if unknown:
         raise ProblemError(
-            422, "unknown-event-type", f"This service does not publish: {', '.join(unknown)}",
+            422,
+            "unknown-event-type",
+            f"This service does not publish: {', '.join(unknown)}",
             errors=[{"field": "event_types", "in": "body", "message": f"unknown event type {t}", "code": "unknown"} for t in unknown],
             known_event_types=sorted(known),
         )
     sub = WebhookSubscription(
-        id=uuid.uuid4(), url=str(body.url), event_types=body.event_types, secret=new_secret(),
-        description=body.description, created_by=caller.subject, active=True,
+        id=uuid.uuid4(),
+        url=str(body.url),
+        event_types=body.event_types,
+        secret=new_secret(),
+        description=body.description,
+        created_by=caller.subject,
+        active=True,
     )
     session.add(sub)
     await session.flush()
@@ -102,7 +107,9 @@ async def create_subscription(
 @router.get("/subscriptions", response_model=Page[SubscriptionOut], dependencies=[READ], summary="List subscriptions")
 async def list_subscriptions(session: SessionDep, page: PageDep) -> Any:
     stmt = select(WebhookSubscription).where(WebhookSubscription.active)
-    items, nxt = await keyset_page(session, stmt, [WebhookSubscription.created_at, WebhookSubscription.id], page, lambda s: [s.created_at.isoformat(), str(s.id)])
+    items, nxt = await keyset_page(
+        session, stmt, [WebhookSubscription.created_at, WebhookSubscription.id], page, lambda s: [s.created_at.isoformat(), str(s.id)]
+    )
     return Page[SubscriptionOut](items=[SubscriptionOut.model_validate(i) for i in items], next_cursor=nxt)
 
 
@@ -121,9 +128,7 @@ async def delete_subscription(subscription_id: uuid.UUID, session: SessionDep) -
         raise not_found("Subscription", subscription_id)
     sub.active = False
     await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.status == "pending")
-        .values(status="cancelled")
+        update(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.status == "pending").values(status="cancelled")
     )
     return Response(status_code=204)
 
@@ -141,8 +146,12 @@ async def list_deliveries(
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
     items, nxt = await keyset_page(
-        session, stmt, [WebhookDelivery.created_at, WebhookDelivery.id], page,
-        lambda d: [d.created_at.isoformat(), str(d.id)], descending=True,
+        session,
+        stmt,
+        [WebhookDelivery.created_at, WebhookDelivery.id],
+        page,
+        lambda d: [d.created_at.isoformat(), str(d.id)],
+        descending=True,
     )
     return Page[DeliveryOut](items=[DeliveryOut.model_validate(i) for i in items], next_cursor=nxt)
 
@@ -154,7 +163,8 @@ async def get_delivery(delivery_id: uuid.UUID, session: SessionDep) -> Any:
         raise not_found("Delivery", delivery_id)
     attempts = (await session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.attempt))).all()
     return DeliveryDetail(
-        **DeliveryOut.model_validate(d).model_dump(), payload=d.payload,
+        **DeliveryOut.model_validate(d).model_dump(),
+        payload=d.payload,
         attempts_log=[AttemptOut.model_validate(a) for a in attempts],
     )
 

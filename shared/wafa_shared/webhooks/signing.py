@@ -42,9 +42,7 @@ def signed_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None 
     }
 
 
-def verify(
-    secrets_: list[str], headers: Mapping[str, str], body: bytes, *, tolerance_s: int = 300, now: float | None = None
-) -> str:
+def verify(secrets_: list[str], headers: Mapping[str, str], body: bytes, *, tolerance_s: int = 300, now: float | None = None) -> str:
     """Check id, timestamp tolerance and signature; returns the webhook id.
     Raises a 401 problem naming what failed."""
     msg_id = headers.get("webhook-id")

@@ -150,6 +150,7 @@ class WebhookWorker:
         WEBHOOK_ATTEMPTS.labels(self.service, "ok" if ok else "failed").inc()
         async with self.sessions() as session, session.begin():
             await session.execute(
-                _RESULT, {"id": row.id, "status": status, "ok": ok, "next": nxt, "code": code, "error": error, "ms": ms}  # type: ignore[attr-defined]
+                _RESULT,
+                {"id": row.id, "status": status, "ok": ok, "next": nxt, "code": code, "error": error, "ms": ms},  # type: ignore[attr-defined]
             )
         return ok

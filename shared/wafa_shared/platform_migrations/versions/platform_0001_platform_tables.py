@@ -109,9 +109,7 @@ def upgrade() -> None:
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
     )
-    op.create_index(
-        "ix_webhook_deliveries_due", "webhook_deliveries", ["next_attempt_at"], unique=False, postgresql_where=sa.text("status = 'pending'")
-    )
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["next_attempt_at"], unique=False, postgresql_where=sa.text("status = 'pending'"))
     op.create_index(op.f("ix_webhook_deliveries_subscription_id"), "webhook_deliveries", ["subscription_id"], unique=False)
     op.create_index("uq_webhook_deliveries_sub_event", "webhook_deliveries", ["subscription_id", "event_id"], unique=True)
     op.create_table(
