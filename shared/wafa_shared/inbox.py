@@ -42,17 +42,27 @@ from wafa_shared.platform_models import DeadLetter
 log = logging.getLogger("wafa.inbox")
 
 Handler = Callable[[AsyncSession, Event, Any], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[tuple[Event, Any]]], Awaitable[None]]
 
 
 class Handlers:
-    """Event handlers of one consumer, by event type."""
+    """Event handlers of one consumer, by event type. A batch handler receives consecutive
+    events of its type together, so it can apply them with set-based SQL."""
 
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
+        self.batch_by_type: dict[str, BatchHandler] = {}
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             self.by_type[event_type] = fn
+            return fn
+
+        return register
+
+    def on_batch(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+        def register(fn: BatchHandler) -> BatchHandler:
+            self.batch_by_type[event_type] = fn
             return fn
 
         return register
@@ -205,16 +215,34 @@ class InboxConsumer:
             async with session.begin():
                 ids = [p.event.id for p in parsed if p.event is not None]
                 new = set((await session.execute(_INBOX_CLAIM, {"consumer": self.name, "ids": ids})).scalars())
-                for p in parsed:
-                    assert p.event is not None
-                    if p.event.id not in new:
-                        continue
-                    handler = self.spec.handlers.by_type.get(p.event.type)
-                    if handler is not None:
-                        await self._call(handler, session, p)
+                fresh = []
+                for p in parsed:  # an id repeated inside one batch is applied once too
+                    if p.event is not None and p.event.id in new:
+                        new.discard(p.event.id)
+                        fresh.append(p)
+                await self._dispatch(session, fresh)
             if session.info.pop(OUTBOX_FLAG, False) and self.on_commit is not None:
                 self.on_commit()
-        return len(new)
+        return len(fresh)
+
+    async def _dispatch(self, session: AsyncSession, fresh: list[Parsed]) -> None:
+        """Run handlers in event order; runs of one type with a batch handler go together."""
+        handlers = self.spec.handlers
+        i = 0
+        while i < len(fresh):
+            event_type = fresh[i].event.type  # type: ignore[union-attr]
+            batch = handlers.batch_by_type.get(event_type)
+            if batch is not None:
+                j = i
+                while j < len(fresh) and fresh[j].event.type == event_type:  # type: ignore[union-attr]
+                    j += 1
+                await batch(session, [(p.event, p.data) for p in fresh[i:j]])  # type: ignore[misc]
+                i = j
+                continue
+            handler = handlers.by_type.get(event_type)
+            if handler is not None:
+                await self._call(handler, session, fresh[i])
+            i += 1
 
     @staticmethod
     async def _call(handler: Handler, session: AsyncSession, p: Parsed) -> None:

