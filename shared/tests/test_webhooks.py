@@ -111,13 +111,14 @@ async def test_failing_receiver_is_retried_logged_then_dead_and_can_be_redeliver
 
 async def test_a_slow_receiver_does_not_hold_up_another(notes: Any) -> None:
     async with notes() as svc, webhook_sink() as slow, webhook_sink() as fast:
-        slow.delay_s = 3
+        slow.delay_s = 8
         for url in (slow.url, fast.url):
             await svc.client.post("/v1/webhooks/subscriptions", json={"url": url, "event_types": ["*"]}, headers=svc.auth())
         for i in range(5):
             await svc.client.post("/v1/notes", json={"customer_id": "c", "seq": i, "body": "x"}, headers=svc.auth())
-        await eventually(lambda: len(fast.received) == 5, timeout_s=2.5)
-        assert await scalar(svc, "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'") >= 5
+        await eventually(lambda: len(fast.received) == 5, timeout_s=6)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = 5 FROM webhook_deliveries WHERE status = 'succeeded'"), timeout_s=6)
+        assert len(slow.received) <= 5
 
 
 async def test_inbound_partner_message_is_verified_and_applied_once(notes: Any) -> None:

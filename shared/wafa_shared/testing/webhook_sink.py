@@ -42,7 +42,7 @@ async def webhook_sink() -> AsyncIterator[WebhookSink]:
         return Response(status_code=sink.status)
 
     app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
