@@ -28,8 +28,8 @@ from wafa_shared.db import create_engine
 from wafa_shared.embedded.broker import EmbeddedBroker, free_port
 from wafa_shared.embedded.postgres import EmbeddedPostgres
 from wafa_shared.events import Event
-from wafa_shared.events.loyalty import PointsEarned
 from wafa_shared.events.envelope import new_event
+from wafa_shared.events.loyalty import PointsEarned
 from wafa_shared.inbox import ConsumerSpec, Handlers, InboxConsumer
 from wafa_shared.kafka import ensure_topics
 from wafa_shared.migrations import upgrade

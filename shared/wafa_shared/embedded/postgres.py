@@ -41,6 +41,7 @@ class EmbeddedPostgres:
 
         ensure_user_exists(self.user)
         ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
         read, execute = 0o044, 0o011
         ensure_folder_permissions(POSTGRES_BIN_PATH, execute | read)
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import ClassVar
 
 from wafa_shared.events.catalog import event
@@ -16,32 +16,44 @@ class _Customer(EventData):
     topic: ClassVar[str] = TOPIC
 
 
-@event
-class CustomerRegistered(_Customer):
-    """A customer (person, company or intermediary) was created."""
+class ContactProfile(_Customer):
+    """What other services need to know of a customer to reward, survey and contact them.
+    Contact details are PII: consumers keep them only until `customer.erased`."""
 
-    event_type: ClassVar[str] = "customer.registered"
     customer_id: uuid.UUID
     kind: str = "person"
     lifecycle: str = "customer"
-    country: str | None = None
-    time_zone: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
     language: str | None = None
+    country: str | None = None
+    city: str | None = None
+    time_zone: str | None = None
     birth_date: date | None = None
+    custom_dates: dict[str, date] = {}
+    tags: list[str] = []
+    owner: str | None = None
     referral_code: str | None = None
-    registered_at: datetime
+    company_id: uuid.UUID | None = None
 
 
 @event
-class CustomerUpdated(_Customer):
-    """Profile fields changed; `changed` names them (values are read from the API, not the bus)."""
+class CustomerRegistered(ContactProfile):
+    """A customer (person, company or intermediary) was created."""
+
+    event_type: ClassVar[str] = "customer.registered"
+    registered_at: datetime
+    referred_by: uuid.UUID | None = None
+
+
+@event
+class CustomerUpdated(ContactProfile):
+    """Profile fields changed; `changed` names them; the other fields carry current values."""
 
     event_type: ClassVar[str] = "customer.updated"
-    customer_id: uuid.UUID
     changed: list[str]
-    lifecycle: str | None = None
-    time_zone: str | None = None
-    birth_date: date | None = None
+    updated_at: datetime | None = None
 
 
 @event
@@ -50,10 +62,13 @@ class ConsentChanged(_Customer):
 
     event_type: ClassVar[str] = "customer.consent.changed"
     customer_id: uuid.UUID
-    channel: str
-    status: str
+    channel: str  # email | sms | phone | post | push
+    status: str  # granted | withdrawn | unknown
     source: str | None = None
     changed_at: datetime
+    preferred_channel: str | None = None
+    quiet_hours_start: time | None = None  # local time in the customer's time zone
+    quiet_hours_end: time | None = None
 
 
 @event

@@ -20,13 +20,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy.engine import make_url
 
 from wafa_shared.auth import mint_token
 from wafa_shared.clock import Clock
 from wafa_shared.embedded.broker import EmbeddedBroker, free_port
 from wafa_shared.embedded.postgres import EmbeddedPostgres
-from wafa_shared.events import Event
+from wafa_shared.events import Event, EventData, new_event
 from wafa_shared.migrations import asyncpg_dsn, upgrade
 from wafa_shared.services import SERVICES
 from wafa_shared.settings import DEV_JWT_SECRET
@@ -111,6 +112,17 @@ class RunningService:
 
     def topic(self, logical: str) -> str:
         return self.settings.topic(logical)
+
+    async def emit(self, data: EventData, subject: object, *, source: str = "test") -> Event:
+        """Put an event on the bus as if another service had published it."""
+        event = new_event(data, source=source, subject=subject)
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(self.topic(data.topic), event.to_json(), key=str(subject).encode())
+        finally:
+            await producer.stop()
+        return event
 
     async def wait_for_event(self, logical_topic: str, predicate: Callable[[Event], bool], timeout_s: float = 20) -> Event:
         return await wait_for_event(self.bootstrap, self.topic(logical_topic), predicate, timeout_s=timeout_s)
