@@ -17,7 +17,7 @@ from wafa_shared.testing.plugin import run_app
 def notes(infra: Any, topic_prefix: str) -> Any:
     """`async with notes(**settings) as svc:` runs the notes service on a clean database."""
 
-    def start(**overrides: Any) -> Any:
+    def start(clean: bool = True, **overrides: Any) -> Any:
         return run_app(
             infra,
             name="notes",
@@ -26,6 +26,7 @@ def notes(infra: Any, topic_prefix: str) -> Any:
             create_app=notes_service.create_app,
             settings_cls=notes_service.NotesSettings,
             topic_prefix=topic_prefix,
+            clean=clean,
             **overrides,
         )
 

@@ -37,6 +37,20 @@ async def test_redelivering_every_event_from_offset_zero_applies_each_effect_onc
         assert await scalar(svc, "SELECT count(DISTINCT note_id) FROM note_effects") == 200
 
 
+async def test_replaying_every_topic_from_offset_zero_under_a_new_group_changes_nothing(notes: Any, infra: Any) -> None:
+    async with notes() as svc:
+        for i in range(50):
+            await _post(svc, i)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = 50 FROM note_effects"), timeout_s=60)
+        topic = svc.topic("wafa.customer")
+    async with notes(clean=False, consumer_group_suffix=".replay-1") as svc:
+        group = svc.runtime.consumers[0].group_id
+        assert group.endswith(".replay-1")
+        await eventually(lambda: _committed(infra, group, topic, 50), timeout_s=60)
+        assert await scalar(svc, "SELECT count(*) FROM note_effects") == 50
+        assert await scalar(svc, "SELECT count(*) FROM inbox") == 50
+
+
 async def _committed(infra: Any, group_id: str, topic: str, expected: int) -> bool:
     """True once the consumer group has committed offsets past `expected` messages of `topic`."""
     probe = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, group_id=group_id, enable_auto_commit=False)

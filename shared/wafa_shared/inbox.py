@@ -113,6 +113,7 @@ class InboxConsumer:
         retry_backoff_s: float = 0.05,
         on_commit: Callable[[], None] | None = None,
         client_options: dict[str, Any] | None = None,
+        group_suffix: str = "",
     ) -> None:
         self.spec = spec
         self.name = f"{service}.{spec.name}"
@@ -120,7 +121,9 @@ class InboxConsumer:
         self.bootstrap = bootstrap
         self.service = service
         self.topics = [topic_prefix + t for t in spec.topics]
-        self.group_id = f"{topic_prefix}{self.name}"
+        # The inbox is keyed by consumer name, not group: a new group (suffix) re-reads every
+        # topic from offset 0 and the inbox makes that replay change nothing.
+        self.group_id = f"{topic_prefix}{self.name}{group_suffix}"
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s

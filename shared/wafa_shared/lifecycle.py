@@ -76,6 +76,7 @@ class Runtime:
                     "session_timeout_ms": settings.consumer_session_timeout_ms,
                     "heartbeat_interval_ms": settings.consumer_heartbeat_ms,
                 },
+                group_suffix=settings.consumer_group_suffix,
             )
             for c in spec.consumers
         ]

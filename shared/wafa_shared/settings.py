@@ -52,6 +52,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.05
     consumer_session_timeout_ms: int = 10000
     consumer_heartbeat_ms: int = 3000
+    consumer_group_suffix: str = ""  # set a new value to replay every topic from offset 0
     webhooks_enabled: bool = True
     webhook_timeout_s: float = 10.0
     webhook_concurrency: int = 32

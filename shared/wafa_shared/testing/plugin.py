@@ -76,8 +76,9 @@ async def truncate_all(url: str) -> None:
         await conn.close()
 
 
-async def migrated_db(infra: Infra, database: str, migrations_dir: Path) -> str:
-    """A database at the head of its migrations, created once per session, emptied per call."""
+async def migrated_db(infra: Infra, database: str, migrations_dir: Path, *, clean: bool = True) -> str:
+    """A database at the head of its migrations, created once per session, emptied per call
+    unless `clean` is False (to restart a service on the data it left)."""
     url = infra.db_url(database)
     if database not in infra.migrated:
         conn = await asyncpg.connect(asyncpg_dsn(infra.db_url("postgres")))
@@ -87,7 +88,7 @@ async def migrated_db(infra: Infra, database: str, migrations_dir: Path) -> str:
             await conn.close()
         await upgrade(url, migrations_dir)
         infra.migrated[database] = url
-    else:
+    elif clean:
         await truncate_all(url)
     return url
 
@@ -145,10 +146,11 @@ async def run_app(
     settings_cls: Callable[..., Any],
     topic_prefix: str,
     clock: Clock | None = None,
+    clean: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[RunningService]:
-    """Run an app in-process with its lifespan on a clean, migrated database."""
-    url = await migrated_db(infra, database, migrations_dir)
+    """Run an app in-process with its lifespan on a clean (unless `clean=False`), migrated database."""
+    url = await migrated_db(infra, database, migrations_dir, clean=clean)
     options: dict[str, Any] = {
         "env": "test",
         "database_url": url,
@@ -174,7 +176,7 @@ async def run_app(
 def wafa_service(infra: Infra, topic_prefix: str) -> Callable[..., AbstractAsyncContextManager[RunningService]]:
     """`async with wafa_service("loyalty", clock=..., **settings) as svc:` runs a service in-process."""
 
-    def start(name: str, clock: Clock | None = None, **overrides: Any) -> AbstractAsyncContextManager[RunningService]:
+    def start(name: str, clock: Clock | None = None, clean: bool = True, **overrides: Any) -> AbstractAsyncContextManager[RunningService]:
         info = next(s for s in SERVICES if s.name == name)
         module = info.app_module()
         assert module is not None, f"service {name} is not installed"
@@ -187,6 +189,7 @@ def wafa_service(infra: Infra, topic_prefix: str) -> Callable[..., AbstractAsync
             settings_cls=module.Settings,
             topic_prefix=topic_prefix,
             clock=clock,
+            clean=clean,
             **overrides,
         )
 
