@@ -16,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from wafa_shared import health, ops
 from wafa_shared.clock import Clock
 from wafa_shared.lifecycle import Runtime, ServiceSpec
-from wafa_shared.observability import configure_logging, request_context_middleware, service_var
+from wafa_shared.observability import RequestContextMiddleware, configure_logging, service_var
 from wafa_shared.problems import install_problem_handlers
 from wafa_shared.settings import ServiceSettings
 from wafa_shared.webhooks.router import router as webhooks_router
@@ -46,7 +46,6 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
             {"name": "webhooks", "description": "Outbound webhook subscriptions and their delivery log (Standard Webhooks)."},
         ],
     )
-    app.middleware("http")(request_context_middleware(spec.name))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -55,6 +54,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
             allow_headers=["*"],
             expose_headers=["x-request-id", "traceparent"],
         )
+    app.add_middleware(RequestContextMiddleware, service=spec.name)  # added last: outermost
     install_problem_handlers(app)
     app.include_router(health.router)
     for router in spec.routers:

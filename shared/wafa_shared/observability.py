@@ -13,12 +13,10 @@ import logging
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)
@@ -99,30 +97,40 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
-def request_context_middleware(service: str) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Middleware: request id and trace context in, the same ids out, metrics recorded."""
+class RequestContextMiddleware:
+    """Pure ASGI middleware: request id and trace context in, the same ids out, metrics recorded.
+    (Pure ASGI rather than BaseHTTPMiddleware: it sits on every request's hot path.)"""
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or secrets.token_hex(8)
-        tp = new_traceparent(request.headers.get("traceparent"))
-        t1 = request_id_var.set(rid[:64])
-        t2 = traceparent_var.set(tp)
-        t3 = service_var.set(service)
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        rid = (headers.get("x-request-id") or secrets.token_hex(8))[:64]
+        tp = new_traceparent(headers.get("traceparent"))
+        tokens = (request_id_var.set(rid), traceparent_var.set(tp), service_var.set(self.service))
         start = time.perf_counter()
         status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["x-request-id"] = rid[:64]
-            response.headers["traceparent"] = tp
-            return response
-        finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(service, request.method, path, str(status)).inc()
-            HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - start)
-            request_id_var.reset(t1)
-            traceparent_var.reset(t2)
-            service_var.reset(t3)
 
-    return middleware
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode()), (b"traceparent", tp.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_ids)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - start)
+            request_id_var.reset(tokens[0])
+            traceparent_var.reset(tokens[1])
+            service_var.reset(tokens[2])
