@@ -57,16 +57,20 @@ class Platform:
             _say(f"Kafka-protocol broker (embedded Tansu) on {self.broker.bootstrap}")
         self.env.setdefault("WAFA_JWT_SECRET", DEV_JWT_SECRET)
 
-    def migrate(self) -> None:
+    def migrate(self, only: list[str] | None = None) -> None:
         for s in installed_services():
+            if only is not None and s.name not in only:
+                continue
             asyncio.run(upgrade(self.env[f"{s.env_prefix}DATABASE_URL"], s.migrations_dir()))
         _say("databases migrated")
 
-    def start_services(self, host: str = "127.0.0.1") -> list[tuple[ServiceInfo, int]]:
+    def start_services(self, host: str = "127.0.0.1", only: list[str] | None = None) -> list[tuple[ServiceInfo, int]]:
         started = []
         logs = self.home / "logs"
         logs.mkdir(exist_ok=True)
         for s in installed_services():
+            if only is not None and s.name not in only:
+                continue
             port = int(self.env.get(f"{s.env_prefix}PORT", s.port))
             log = open(logs / f"{s.name}.log", "ab")  # noqa: SIM115 - handed to the child process
             self.procs[s.name] = subprocess.Popen(

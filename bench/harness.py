@@ -1,0 +1,171 @@
+"""Benchmark harness: start embedded PostgreSQL, the broker and chosen services as real
+processes, drive HTTP load, and report throughput, p50/p99 latency and RSS.
+
+Every scenario is measured next to a baseline in the same run (`baseline_app.py`: a bare
+FastAPI + asyncpg single-insert endpoint), and the ratio is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from wafa_shared.auth import mint_token
+from wafa_shared.embedded.broker import EmbeddedBroker, free_port
+from wafa_shared.embedded.postgres import EmbeddedPostgres
+from wafa_shared.launcher import Platform
+from wafa_shared.settings import DEV_JWT_SECRET
+
+BENCH_DIR = Path(__file__).parent
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_s(self) -> float:
+        return self.requests / self.seconds
+
+    def row(self, name: str, baseline: LoadResult | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scenario": name,
+            "requests": self.requests,
+            "errors": self.errors,
+            "per_s": round(self.per_s),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+        }
+        if baseline is not None:
+            out["baseline_per_s"] = round(baseline.per_s)
+            out["ratio"] = round(self.per_s / baseline.per_s, 3)
+        return out
+
+
+async def http_load(
+    url: str,
+    *,
+    total: int,
+    concurrency: int,
+    method: str = "POST",
+    body: Callable[[int], Any] | None = None,
+    headers: dict[str, str] | None = None,
+    ok: Callable[[int], bool] = lambda status: status < 400,
+) -> LoadResult:
+    """Send `total` requests with `concurrency` in flight; latency per request."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for i in counter:
+                start = time.perf_counter()
+                r = await client.request(method, url, json=body(i) if body else None)
+                latencies.append((time.perf_counter() - start) * 1000)
+                if not ok(r.status_code):
+                    errors += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - t0
+    latencies.sort()
+    return LoadResult(total, errors, seconds, statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1])
+
+
+@contextmanager
+def platform(services: list[str]) -> Iterator[Platform]:
+    """Embedded PostgreSQL + broker + the named services, as `make run` starts them."""
+    home = Path(tempfile.mkdtemp(prefix="wafa-bench-"))
+    saved = dict(os.environ)
+    os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    p = Platform(home, free_port(), free_port())
+    p.env["WAFA_LOG_LEVEL"] = "WARNING"
+    for name in services:
+        from wafa_shared.services import SERVICES
+
+        info = next(s for s in SERVICES if s.name == name)
+        p.env[f"{info.env_prefix}PORT"] = str(free_port())
+    try:
+        p.start_infra()
+        p.migrate(only=services)
+        p.start_services(only=services)
+        yield p
+    finally:
+        p.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def service_url(p: Platform, name: str) -> str:
+    from wafa_shared.services import SERVICES
+
+    info = next(s for s in SERVICES if s.name == name)
+    return f"http://127.0.0.1:{p.env[f'{info.env_prefix}PORT']}"
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'bench', ['admin'])}"}
+
+
+@contextmanager
+def baseline_app(pg: EmbeddedPostgres) -> Iterator[str]:
+    """The bare FastAPI + asyncpg single-insert endpoint, as its own uvicorn process."""
+    port = free_port()
+    env = {**os.environ, "BASELINE_DSN": pg.url("wafa_baseline").replace("+asyncpg", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--no-access-log", "--loop", "uvloop", "--log-level", "warning"],
+        cwd=BENCH_DIR,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def platform_rss_mb(p: Platform) -> int:
+    """Resident memory of the services, PostgreSQL and the broker, in MB."""
+    total = sum(proc.memory_info().rss for proc in (psutil.Process(x.pid) for x in p.procs.values()))
+    total += sum(x.memory_info().rss for x in psutil.process_iter() if x.name() == "postgres")
+    if p.broker is not None and p.broker.proc is not None:
+        total += psutil.Process(p.broker.proc.pid).memory_info().rss
+    return round(total / 1e6)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    cols = ["scenario", "requests", "errors", "per_s", "p50_ms", "p99_ms", "baseline_per_s", "ratio"]
+    print("  ".join(f"{c:>14}" if c != "scenario" else f"{c:<36}" for c in cols))
+    for r in rows:
+        print("  ".join(f"{r.get(c, ''):>14}" if c != "scenario" else f"{r[c]:<36}" for c in cols))
+
+
+__all__ = ["EmbeddedBroker", "LoadResult", "admin_headers", "baseline_app", "http_load", "platform", "print_table", "service_url"]
