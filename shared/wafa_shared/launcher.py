@@ -8,6 +8,7 @@ Data stays in `.wafa/` so a second run keeps it. Set `<PREFIX>DATABASE_URL` (e.g
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -110,6 +111,17 @@ class Platform:
             time.sleep(0.2)
         raise TimeoutError(f"{s.name} did not become healthy")
 
+    def start_portal(self, ports: dict[str, int]) -> int:
+        """The docs portal as its own process (it imports every service to read its catalog)."""
+        port = int(self.env.get("WAFA_PORTAL_PORT", "8000"))
+        code = (
+            "import json, sys, uvicorn; from wafa_shared.portal import create_portal; "
+            "uvicorn.run(create_portal(json.loads(sys.argv[1])), host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
+        )
+        log = open(self.home / "logs" / "portal.log", "ab")  # noqa: SIM115 - handed to the child process
+        self.procs["portal"] = subprocess.Popen([sys.executable, "-c", code, json.dumps(ports), str(port)], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return port
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -140,7 +152,9 @@ def run(home: Path, pg_port: int = 55432, broker_port: int = 9092) -> None:
         platform.migrate()
         started = platform.start_services()
         token = mint_token(platform.env["WAFA_JWT_SECRET"], "dev", ["admin"], ttl_s=30 * 24 * 3600)
-        _say("ready. API docs:")
+        portal_port = platform.start_portal({s.name: port for s, port in started})
+        _say(f"ready. Docs portal (every API and the event catalog): http://127.0.0.1:{portal_port}/")
+        _say("API docs:")
         for s, port in started:
             print(f"    {s.name:<16} http://127.0.0.1:{port}/docs", flush=True)
         print(f"\n    dev token (admin, 30 days):\n    {token}\n", flush=True)
