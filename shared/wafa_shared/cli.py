@@ -1,4 +1,5 @@
-"""The `wafa` command: run the platform, mint tokens, migrate."""
+"""The `wafa` command: run the platform, mint tokens, migrate, and operate running services
+(dead letters, outbox, webhook redelivery, jobs, consumer lag)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from typing import Annotated
 
 import typer
 
+from wafa_shared import ops_cli
 from wafa_shared.auth import mint_token
 from wafa_shared.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="Wafa operations.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(ops_cli.dlq_app, name="dlq")
+app.add_typer(ops_cli.outbox_app, name="outbox")
+app.add_typer(ops_cli.webhooks_app, name="webhooks")
+app.add_typer(ops_cli.jobs_app, name="jobs")
+app.command("lag")(ops_cli.lag)
 
 
 @app.command()
