@@ -90,3 +90,16 @@ async def test_cursor_pagination_visits_every_item_once_in_stable_order(notes: A
                 break
         assert pages == 5
         assert seen == sorted(seen) and len(set(seen)) == 23
+
+
+async def test_concurrent_repeats_of_one_idempotency_key_create_once(notes: Any) -> None:
+    import asyncio
+
+    async with notes(consumers_enabled=False) as svc:
+        h = {**svc.auth(), "Idempotency-Key": "race-1"}
+        results = await asyncio.gather(*(svc.client.post("/v1/notes", json=NOTE, headers=h) for _ in range(10)))
+        created = [r for r in results if r.status_code == 201]
+        assert len({r.json()["id"] for r in created}) == 1
+        assert all(r.status_code in (201, 409) for r in results)
+        listed = await svc.client.get("/v1/notes", headers=svc.auth())
+        assert len(listed.json()["items"]) == 1

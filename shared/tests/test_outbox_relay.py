@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from helpers import scalar
+from sqlalchemy import text
 
+from wafa_shared.relay import OutboxRelay
 from wafa_shared.testing.events import eventually, read_events
 
 
@@ -69,3 +71,35 @@ async def test_a_rolled_back_request_publishes_nothing(notes: Any) -> None:
         r = await svc.client.post("/v1/notes", json={"customer_id": "c-1", "seq": -5, "body": "x"}, headers=svc.auth())
         assert r.status_code == 422
         assert await scalar(svc, "SELECT count(*) FROM outbox") == 0
+
+
+async def test_two_relay_replicas_share_the_outbox_and_keep_each_keys_order(notes: Any, infra: Any) -> None:
+    async with notes(consumers_enabled=False, relay_enabled=False) as svc:
+        await _post_many(svc, 600, keys=23)
+        relays = [OutboxRelay(svc.runtime.sessions, infra.bootstrap, service="notes", batch_size=50, poll_interval_s=0.02) for _ in range(2)]
+        tasks = [asyncio.create_task(r.run()) for r in relays]
+        try:
+            await eventually(lambda: scalar(svc, "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"), timeout_s=60)
+        finally:
+            for r in relays:
+                r.stop()
+            await asyncio.gather(*tasks)
+        events = await read_events(infra.bootstrap, svc.topic("wafa.customer"), until=lambda evs: len(evs) >= 600)
+        assert len({e.id for e in events}) == len(events) == 600
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for e in events:
+            by_key[e.subject or ""].append(e.data["seq"])
+        assert all(seqs == sorted(seqs) for seqs in by_key.values())
+
+
+async def test_published_rows_are_purged_after_retention_and_unpublished_never(notes: Any) -> None:
+    async with notes(consumers_enabled=False, relay_enabled=False) as svc:
+        await _post_many(svc, 10, keys=2)
+        relay = OutboxRelay(svc.runtime.sessions, svc.bootstrap, service="notes", retention_hours=1)
+        await scalar(svc, "SELECT 1")
+        async with svc.runtime.sessions() as s, s.begin():
+            await s.execute(text("UPDATE outbox SET published_at = now() - interval '2 hours' WHERE id <= 4"))
+            await s.execute(text("UPDATE outbox SET published_at = now() - interval '10 minutes' WHERE id IN (5, 6)"))
+        assert await relay.purge() == 4
+        assert await scalar(svc, "SELECT count(*) FROM outbox") == 6
+        assert await scalar(svc, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 4

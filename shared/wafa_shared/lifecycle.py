@@ -60,6 +60,7 @@ class Runtime:
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
             retention_hours=settings.outbox_retention_hours,
+            on_published=lambda: self.webhooks.wake(),
         )
         self.consumers = [
             InboxConsumer(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
@@ -68,6 +69,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_interval_s: float = 0.2,
         retention_hours: float = 72.0,
+        on_published: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.bootstrap = bootstrap
@@ -75,6 +77,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_hours * 3600
+        self.on_published = on_published  # e.g. wake the webhook worker: fan-out rows exist now
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -146,6 +149,8 @@ class OutboxRelay:
             await session.execute(_MARK, {"ids": ids})
             await session.execute(_FANOUT, {"ids": ids})
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        if self.on_published is not None:
+            self.on_published()
         return len(rows)
 
     async def purge(self) -> int:
