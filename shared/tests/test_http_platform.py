@@ -103,3 +103,17 @@ async def test_concurrent_repeats_of_one_idempotency_key_create_once(notes: Any)
         assert all(r.status_code in (201, 409) for r in results)
         listed = await svc.client.get("/v1/notes", headers=svc.auth())
         assert len(listed.json()["items"]) == 1
+
+
+async def test_a_client_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected(notes: Any) -> None:
+    async with notes(consumers_enabled=False, rate_limit_per_s=1, rate_limit_burst=3) as svc:
+        greedy = svc.auth("notes:read")
+        codes = [(await svc.client.get("/v1/notes", headers=greedy)).status_code for _ in range(5)]
+        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+        limited = await svc.client.get("/v1/notes", headers=greedy)
+        assert limited.headers["retry-after"] == "1"
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert limited.json()["type"].endswith("/rate-limited")
+        other = await svc.client.get("/v1/notes", headers=svc.auth("notes:read", subject="someone-else"))
+        assert other.status_code == 200
+        assert (await svc.client.get("/healthz")).status_code == 200

@@ -18,6 +18,7 @@ from wafa_shared.clock import Clock
 from wafa_shared.lifecycle import Runtime, ServiceSpec
 from wafa_shared.observability import RequestContextMiddleware, configure_logging, service_var
 from wafa_shared.problems import install_problem_handlers
+from wafa_shared.ratelimit import RateLimitMiddleware
 from wafa_shared.settings import ServiceSettings
 from wafa_shared.webhooks.router import router as webhooks_router
 
@@ -54,6 +55,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
             allow_headers=["*"],
             expose_headers=["x-request-id", "traceparent"],
         )
+    if settings.rate_limit_per_s > 0:
+        app.add_middleware(RateLimitMiddleware, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst)
     app.add_middleware(RequestContextMiddleware, service=spec.name)  # added last: outermost
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -58,6 +58,8 @@ class ServiceSettings(BaseSettings):
     webhook_concurrency: int = 32
     webhook_poll_interval_s: float = 0.5
     webhook_tolerance_s: int = 300
+    rate_limit_per_s: float = 2000.0  # per client (token or address); 0 turns limiting off
+    rate_limit_burst: float = 4000.0
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> ServiceSettings:

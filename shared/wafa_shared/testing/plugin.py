@@ -108,8 +108,8 @@ class RunningService:
     def token(self, *scopes: str, subject: str = "test") -> str:
         return mint_token(self.settings.jwt_secret, subject, list(scopes) or ["admin"], issuer=self.settings.jwt_issuer)
 
-    def auth(self, *scopes: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(*scopes)}"}
+    def auth(self, *scopes: str, subject: str = "test") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*scopes, subject=subject)}"}
 
     def topic(self, logical: str) -> str:
         return self.settings.topic(logical)
