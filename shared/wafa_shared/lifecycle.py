@@ -53,6 +53,13 @@ class Runtime:
         self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         info = bind_publisher({}, source=spec.name, topic_prefix=settings.topic_prefix)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False, info=info)
+        self.webhooks = WebhookWorker(
+            self.sessions,
+            service=spec.name,
+            timeout_s=settings.webhook_timeout_s,
+            concurrency=settings.webhook_concurrency,
+            poll_interval_s=settings.webhook_poll_interval_s,
+        )
         self.relay = OutboxRelay(
             self.sessions,
             settings.kafka_bootstrap_servers,
@@ -60,7 +67,7 @@ class Runtime:
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
             retention_hours=settings.outbox_retention_hours,
-            on_published=lambda: self.webhooks.wake(),
+            on_published=self.webhooks.wake,
         )
         self.consumers = [
             InboxConsumer(
@@ -81,13 +88,6 @@ class Runtime:
             )
             for c in spec.consumers
         ]
-        self.webhooks = WebhookWorker(
-            self.sessions,
-            service=spec.name,
-            timeout_s=settings.webhook_timeout_s,
-            concurrency=settings.webhook_concurrency,
-            poll_interval_s=settings.webhook_poll_interval_s,
-        )
         self.jobs = {j.name: j for j in spec.jobs}
         self.state: dict[str, Any] = {}
         self._stop = asyncio.Event()
