@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from wafa_shared.app import build_app
 from wafa_shared.clock import Clock
 from wafa_shared.lifecycle import ServiceSpec
+from wafa_survey import events
 from wafa_survey.api import ROUTERS
 from wafa_survey.events import CONSUMERS
+from wafa_survey.jobs import JOBS
 from wafa_survey.settings import Settings
 
 SPEC = ServiceSpec(
@@ -19,10 +21,13 @@ SPEC = ServiceSpec(
     topic="wafa.survey",
     routers=ROUTERS,
     consumers=CONSUMERS,
+    jobs=JOBS,
 )
 
 __all__ = ["SPEC", "Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return build_app(SPEC, settings or Settings(), clock)
+    settings = settings or Settings()
+    events.BASE_URL["value"] = settings.public_base_url
+    return build_app(SPEC, settings, clock)

@@ -12,3 +12,8 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "survey"
     default_port: ClassVar[int] = 8003
+
+    public_base_url: str = "http://127.0.0.1:8003/r"
+    """Base of the respondent link put in `survey.invitation.created` (`<base>/<token>`)."""
+    default_fatigue_days: int = 30
+    """No more than one invitation per customer per this many days (a survey may ask for more)."""

@@ -28,6 +28,20 @@ class InvitationCreated(_Survey):
     url: str
     expires_at: datetime
     trigger: str | None = None
+    survey_kind: str | None = None
+
+
+@event
+class InvitationReminderDue(_Survey):
+    """An invitation is still unanswered after the survey's reminder delay; the touch scheduler
+    re-sends the link it got with `survey.invitation.created` (same `invitation_id`)."""
+
+    event_type: ClassVar[str] = "survey.invitation.reminder_due"
+    invitation_id: uuid.UUID
+    survey_id: uuid.UUID
+    customer_id: uuid.UUID
+    reminder: int
+    expires_at: datetime
 
 
 @event
@@ -45,3 +59,6 @@ class ResponseSubmitted(_Survey):
     ces: Decimal | None = None
     attributes: dict[str, dict[str, Decimal]] = {}
     submitted_at: datetime
+    survey_version: int | None = None
+    invitation_id: uuid.UUID | None = None
+    segment: str | None = None

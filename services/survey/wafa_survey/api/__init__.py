@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from wafa_survey.api import invitations, responses, results, surveys
+
+ROUTERS: list[APIRouter] = [surveys.router, invitations.router, responses.router, results.router]

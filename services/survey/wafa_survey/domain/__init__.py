@@ -1,0 +1,1 @@
+"""Survey rules as plain functions: questions and answers, scores, statistics, sampling."""
