@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from wafa_loyalty.api import ROUTERS
 from wafa_loyalty.events import CONSUMERS
+from wafa_loyalty.jobs import jobs
 from wafa_loyalty.settings import Settings
 from wafa_shared.app import build_app
 from wafa_shared.clock import Clock
@@ -19,6 +20,7 @@ SPEC = ServiceSpec(
     topic="wafa.loyalty",
     routers=ROUTERS,
     consumers=CONSUMERS,
+    jobs=jobs(60.0),
 )
 
 __all__ = ["SPEC", "Settings", "create_app"]

@@ -12,3 +12,13 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "loyalty"
     default_port: ClassVar[int] = 8002
+
+    # Standard Webhooks secrets (`whsec_...`) of POS / e-commerce partners posting purchases.
+    partner_secrets: list[str] = []
+    # Failed coupon redemptions allowed per caller per window before 429 (guessing defence).
+    coupon_failure_limit: int = 20
+    coupon_failure_window_s: float = 60.0
+    # "Points expiring soon" on the member view looks this many days ahead.
+    expiring_soon_days: int = 30
+    max_batch_purchases: int = 10_000
+    jobs_interval_s: float = 60.0

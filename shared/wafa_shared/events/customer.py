@@ -24,6 +24,8 @@ class ContactProfile(_Customer):
     kind: str = "person"
     lifecycle: str = "customer"
     display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
     email: str | None = None
     phone: str | None = None
     language: str | None = None
@@ -89,6 +91,22 @@ class ReferralMade(_Customer):
     advocate_id: uuid.UUID
     referee_id: uuid.UUID
     made_at: datetime
+    referral_code: str | None = None
+
+
+@event
+class ReferralRejected(_Customer):
+    """A referral was refused by the fraud checks; nothing was created for the referee.
+    `reason` is stable: `self_referral_email`, `self_referral_phone`, `referee_already_customer`,
+    `referee_already_referred` or `advocate_limit_exceeded`. Subject: the advocate."""
+
+    event_type: ClassVar[str] = "referral.rejected"
+    referral_id: uuid.UUID
+    advocate_id: uuid.UUID
+    reason: str
+    detail: str | None = None
+    existing_customer_id: uuid.UUID | None = None
+    rejected_at: datetime
 
 
 @event

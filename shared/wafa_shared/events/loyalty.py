@@ -104,3 +104,57 @@ class RewardRedeemed(_Loyalty):
     cost: Decimal | None = None
     currency: str | None = None
     occurred_at: datetime
+
+
+@event
+class ReferralBonusHeld(_Loyalty):
+    """The advocate's referral bonus is pending: the referee's first purchase is inside its
+    return window (`release_at`)."""
+
+    event_type: ClassVar[str] = "loyalty.referral.bonus.held"
+    referral_id: uuid.UUID
+    advocate_id: uuid.UUID
+    referee_id: uuid.UUID
+    points: Decimal
+    purchase_id: uuid.UUID
+    release_at: datetime
+    occurred_at: datetime
+
+
+@event
+class ReferralBonusReleased(_Loyalty):
+    """The referee's qualifying purchase passed its return window: the bonus is redeemable."""
+
+    event_type: ClassVar[str] = "loyalty.referral.bonus.released"
+    referral_id: uuid.UUID
+    advocate_id: uuid.UUID
+    referee_id: uuid.UUID
+    points: Decimal
+    purchase_id: uuid.UUID | None = None
+    occurred_at: datetime
+
+
+@event
+class ReferralBonusRevoked(_Loyalty):
+    """The referee's qualifying purchase was refunded inside its return window: no bonus."""
+
+    event_type: ClassVar[str] = "loyalty.referral.bonus.revoked"
+    referral_id: uuid.UUID
+    advocate_id: uuid.UUID
+    referee_id: uuid.UUID
+    points: Decimal
+    reason: str
+    occurred_at: datetime
+
+
+@event
+class CouponRedeemed(_Loyalty):
+    """A single-use coupon code was redeemed (at a partner POS or online)."""
+
+    event_type: ClassVar[str] = "loyalty.coupon.redeemed"
+    code_hint: str
+    customer_id: uuid.UUID | None = None
+    reward_id: uuid.UUID | None = None
+    points: Decimal | None = None
+    redeemed_by: str | None = None
+    occurred_at: datetime

@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from wafa_loyalty.api import coupons, economics, inbound, members, programs, purchases, rewards
+
+ROUTERS: list[APIRouter] = [programs.router, purchases.router, members.router, rewards.router, coupons.router, inbound.router, economics.router]

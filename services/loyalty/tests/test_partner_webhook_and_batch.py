@@ -1,0 +1,71 @@
+"""Partner purchases arrive signed (Standard Webhooks) or in batches; both are idempotent."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+from loyalty_testkit import T0, D, create_program, enrol, ledger, member, purchase_body
+
+from wafa_shared.clock import ManualClock
+from wafa_shared.webhooks import signing
+
+SECRET = signing.new_secret()
+
+
+async def test_signed_partner_purchase_is_recorded_once_and_replays_return_the_first_result(wafa_service: Any) -> None:
+    async with wafa_service("loyalty", clock=ManualClock(T0), partner_secrets=[SECRET]) as svc:
+        await create_program(svc)
+        cid = await enrol(svc)
+        body = orjson.dumps(purchase_body(cid, "75", order_id="shop-9001"))
+        headers = signing.signed_headers(SECRET, "msg_1", body) | svc.auth()
+        first = await svc.client.post("/v1/inbound/purchases", content=body, headers=headers)
+        replay = await svc.client.post("/v1/inbound/purchases", content=body, headers=headers)
+        assert first.status_code == replay.status_code == 200 and first.json() == replay.json()
+        assert D(first.json()["points"]) == D(75)
+        # the same order under a new message id is still one purchase
+        again = await svc.client.post("/v1/inbound/purchases", content=body, headers=signing.signed_headers(SECRET, "msg_2", body))
+        assert again.json()["id"] == first.json()["id"]
+        assert D((await member(svc, cid))["available"]) == D(75)
+        assert len(await ledger(svc, cid)) == 1
+
+
+async def test_forged_stale_or_unsigned_partner_purchases_are_rejected_and_write_nothing(wafa_service: Any) -> None:
+    async with wafa_service("loyalty", clock=ManualClock(T0), partner_secrets=[SECRET]) as svc:
+        await create_program(svc)
+        cid = await enrol(svc)
+        body = orjson.dumps(purchase_body(cid, "75"))
+        forged = signing.signed_headers(signing.new_secret(), "m1", body)
+        stale = signing.signed_headers(SECRET, "m2", body, timestamp=int(time.time()) - 3600)
+        tampered = signing.signed_headers(SECRET, "m3", body)
+        cases = [(forged, body, "webhook-signature-invalid"), (stale, body, "webhook-timestamp-stale"), ({}, body, "webhook-signature-missing")]
+        cases.append((tampered, body.replace(b'"75"', b'"7500"'), "webhook-signature-invalid"))
+        for headers, content, slug in cases:
+            r = await svc.client.post("/v1/inbound/purchases", content=content, headers=headers)
+            assert (r.status_code, r.json()["type"]) == (401, f"https://wafa.dev/problems/{slug}")
+        assert await ledger(svc, cid) == []
+
+
+async def test_batch_records_each_item_with_its_own_result(wafa_service: Any) -> None:
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, rules={"first_purchase_bonus": "10"})
+        a, b = await enrol(svc), await enrol(svc)
+        items = [
+            purchase_body(a, "100", order_id="b-1"),
+            purchase_body(uuid.uuid4(), "5", order_id="b-2"),
+            purchase_body(a, "100", order_id="b-1"),  # the same order again
+            purchase_body(b, "20", order_id="b-3"),
+            {**purchase_body(b, "20", order_id="b-4"), "currency": "EUR"},
+            purchase_body(a, "50", order_id="b-5"),
+        ]
+        r = await svc.client.post("/v1/purchases/batch", json={"purchases": items}, headers=svc.auth("loyalty:write"))
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert (out["created"], out["replayed"], out["failed"]) == (3, 1, 2)
+        assert [i["status"] for i in out["items"]] == [201, 422, 200, 201, 422, 201]
+        assert out["items"][1]["error"]["type"].endswith("/unknown-customer")
+        assert out["items"][4]["error"]["type"].endswith("/currency-mismatch")
+        assert D((await member(svc, a))["available"]) == D(160)  # 100 + 10 first-purchase bonus + 50
+        assert D((await member(svc, b))["available"]) == D(30)

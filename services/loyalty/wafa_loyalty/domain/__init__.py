@@ -1,0 +1,1 @@
+"""The loyalty rules as plain functions: no database, no HTTP."""
