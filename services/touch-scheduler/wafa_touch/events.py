@@ -1,6 +1,132 @@
-"""Events the touch scheduler service consumes (its handlers); what it publishes is in
-`wafa_shared.events`."""
+"""Events the touch scheduler consumes: customer facts (projection, consent, erasure) and the
+triggers that enrol customers in plans. Handlers are deterministic given the event and the
+database (times come from the event, never from the wall clock), so a retried batch does the
+same thing; enrolment is idempotent on its dedupe key."""
 
-from wafa_shared.inbox import ConsumerSpec
+from __future__ import annotations
 
-CONSUMERS: list[ConsumerSpec] = []
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wafa_shared.events import Event
+from wafa_shared.events.analytics import CustomerAtRisk
+from wafa_shared.events.customer import ConsentChanged, CustomerErased, CustomerRegistered, CustomerUpdated, LeadConverted, ReferralMade
+from wafa_shared.events.loyalty import PurchaseRecorded
+from wafa_shared.events.survey import InvitationCreated, ResponseSubmitted
+from wafa_shared.inbox import ConsumerSpec, Handlers
+from wafa_touch import repository as repo
+from wafa_touch.dispatch import decide_due
+from wafa_touch.enrolment import EnrolRequest, enrol, refresh_fact_touches, seed_builtin_plans
+from wafa_touch.one_off import schedule_invitation, schedule_lead_update
+from wafa_touch.profiles import apply_consent, apply_profile, erase
+from wafa_touch.settings import Settings
+
+handlers = Handlers()
+_SETTINGS: list[Settings] = []
+
+
+def settings() -> Settings:
+    """Defaults of the running service (handlers receive only the session)."""
+    if not _SETTINGS:
+        _SETTINGS.append(Settings())
+    return _SETTINGS[0]
+
+
+def configure(s: Settings) -> None:
+    _SETTINGS[:] = [s]
+
+
+def is_unhappy(data: ResponseSubmitted) -> bool:
+    """A detractor (NPS 0-6) or a CSAT of 2 or less."""
+    if data.nps_category == "detractor" or (data.nps is not None and data.nps <= 6):
+        return True
+    return data.csat is not None and data.csat <= Decimal("2")
+
+
+async def trigger(session: AsyncSession, trigger_name: str, customer_id: uuid.UUID, at: datetime, ref: str, payload: dict[str, Any] | None = None) -> None:
+    await seed_builtin_plans(session)
+    s = settings()
+    for plan in await repo.plans_for_trigger(session, trigger_name):
+        await enrol(
+            session, plan, EnrolRequest(customer_id, at, trigger_name, ref, payload), at, default_tz=s.default_time_zone, default_country=s.default_country
+        )
+
+
+@handlers.on("customer.registered")
+async def on_registered(session: AsyncSession, event: Event, data: CustomerRegistered) -> None:
+    await apply_profile(session, data)
+    # A first purchase may have been consumed before the registration (different topics).
+    s = settings()
+    await refresh_fact_touches(session, data.customer_id, data.registered_at, default_tz=s.default_time_zone, default_country=s.default_country)
+
+
+@handlers.on("customer.updated")
+async def on_updated(session: AsyncSession, event: Event, data: CustomerUpdated) -> None:
+    await apply_profile(session, data)
+    if {"birth_date", "custom_dates", "country", "time_zone"} & set(data.changed):
+        s = settings()
+        await refresh_fact_touches(session, data.customer_id, data.updated_at or event.time, default_tz=s.default_time_zone, default_country=s.default_country)
+
+
+@handlers.on("customer.consent.changed")
+async def on_consent(session: AsyncSession, event: Event, data: ConsentChanged) -> None:
+    await apply_consent(session, data, data.changed_at)
+
+
+@handlers.on("customer.erased")
+async def on_erased(session: AsyncSession, event: Event, data: CustomerErased) -> None:
+    await erase(session, data.customer_id, data.erased_at)
+
+
+@handlers.on("loyalty.purchase.recorded")
+async def on_purchase(session: AsyncSession, event: Event, data: PurchaseRecorded) -> None:
+    if data.first_purchase:
+        await trigger(session, "first_purchase", data.customer_id, data.occurred_at, str(data.purchase_id))
+
+
+@handlers.on("referral.made")
+async def on_referral(session: AsyncSession, event: Event, data: ReferralMade) -> None:
+    await trigger(session, "referral_made", data.advocate_id, data.made_at, str(data.referral_id), {"referee_id": str(data.referee_id)})
+
+
+@handlers.on("lead.converted")
+async def on_lead_converted(session: AsyncSession, event: Event, data: LeadConverted) -> None:
+    await schedule_lead_update(session, data)
+
+
+@handlers.on("survey.response.submitted")
+async def on_response(session: AsyncSession, event: Event, data: ResponseSubmitted) -> None:
+    if data.customer_id is None or not is_unhappy(data):
+        return
+    payload = {
+        "response_id": str(data.response_id),
+        "survey_id": str(data.survey_id),
+        "nps": data.nps,
+        "csat": str(data.csat) if data.csat is not None else None,
+    }
+    await trigger(session, "detractor_response", data.customer_id, data.submitted_at, str(data.response_id), payload)
+    # Reaction: the recovery call becomes a task at once, not at the next dispatch run; when the
+    # customer's facts (consents) have not arrived yet, the dispatch job decides a moment later.
+    if await repo.get_profile(session, data.customer_id) is None:
+        return
+    s = settings()
+    await decide_due(
+        session, data.submitted_at, limit=100, default_tz=s.default_time_zone, default_assignee=s.default_assignee, customer_ids=[data.customer_id]
+    )
+
+
+@handlers.on("analytics.customer.at_risk")
+async def on_at_risk(session: AsyncSession, event: Event, data: CustomerAtRisk) -> None:
+    await trigger(session, "at_risk", data.customer_id, data.detected_at, data.detected_at.date().isoformat(), {"reason": data.reason})
+
+
+@handlers.on("survey.invitation.created")
+async def on_invitation(session: AsyncSession, event: Event, data: InvitationCreated) -> None:
+    await schedule_invitation(session, data, event.time)
+
+
+CONSUMERS: list[ConsumerSpec] = [ConsumerSpec("triggers", ["wafa.customer", "wafa.loyalty", "wafa.survey", "wafa.analytics"], handlers)]

@@ -1,9 +1,185 @@
 """Tables of the touch scheduler service."""
 
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Time, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from wafa_shared.db import new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class CustomerProfile(Base):
+    """Local projection of the customer facts contacts need (from `customer.*` events).
+    PII (name, email, phone, birth and custom dates) is dropped on `customer.erased`."""
+
+    __tablename__ = "customer_profiles"
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    custom_dates: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    trigger: Mapped[str] = mapped_column(String(40), default="manual")
+    repeatable: Mapped[bool] = mapped_column(Boolean, default=False)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    holdout_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    monthly_budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    touches: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Enrolment(Base):
+    """A customer in a plan (or in its holdout, getting nothing). `dedupe_key` makes triggers
+    idempotent: one active enrolment per plan and customer, or per trigger for repeatable plans."""
+
+    __tablename__ = "enrolments"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    plan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("plans.id"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # active | holdout | unenrolled
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+    bucket: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str] = mapped_column(String(60))
+    anchor_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Touch(Base):
+    """One dated contact. Status: scheduled -> dispatching -> sent | failed; scheduled -> task ->
+    completed; or skipped with a reason. `sent_at` set means the customer was contacted (it is
+    what the fatigue policy counts)."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        Index("ix_touches_status_due", "status", "due_at"),
+        Index("ix_touches_customer_due", "customer_id", "due_at"),
+        Index("ix_touches_customer_sent", "customer_id", "sent_at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    def_key: Mapped[str] = mapped_column(String(80))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str] = mapped_column(String(20))
+    content_key: Mapped[str] = mapped_column(String(80))
+    key_message: Mapped[str] = mapped_column(Text, default="")
+    referral_cta: Mapped[bool] = mapped_column(Boolean, default=True)
+    cost: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    priority: Mapped[int] = mapped_column(Integer, default=10)
+    sla_hours: Mapped[int] = mapped_column(Integer, default=72)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    original_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Task(Base):
+    """A phone call, letter or card for a team member, with a due date from the touch's SLA."""
+
+    __tablename__ = "tasks"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    touch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("touches.id"), unique=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    assignee: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | completed | cancelled
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    assigned_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ChannelEndpoint(Base):
+    """The channel partner endpoint of a message channel and the secret our messages are
+    signed with (Standard Webhooks); partners sign their delivery receipts with it too."""
+
+    __tablename__ = "channel_endpoints"
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FatiguePolicyRow(Base):
+    __tablename__ = "fatigue_policy"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    max_per_7d: Mapped[int] = mapped_column(Integer)
+    max_per_30d: Mapped[int] = mapped_column(Integer)
+    min_gap_hours: Mapped[int] = mapped_column(Integer)
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    respect_preferred: Mapped[bool] = mapped_column(Boolean)
+    exempt_priority: Mapped[int] = mapped_column(Integer)
+    default_time_zone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DispatchAttempt(Base):
+    __tablename__ = "dispatch_attempts"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    touch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryReceipt(Base):
+    __tablename__ = "delivery_receipts"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    touch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("touches.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    webhook_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,6 +5,7 @@ from typing import ClassVar
 from pydantic_settings import SettingsConfigDict
 
 from wafa_shared.settings import ServiceSettings
+from wafa_shared.webhooks.worker import RETRY_SCHEDULE_S
 
 
 class Settings(ServiceSettings):
@@ -12,3 +13,12 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "touch-scheduler"
     default_port: ClassVar[int] = 8005
+
+    default_time_zone: str = "Asia/Riyadh"  # customers without a time zone
+    default_country: str = "SA"  # holiday calendar of customers without a country
+    dispatch_interval_s: float = 5.0
+    dispatch_batch_size: int = 2000
+    dispatch_concurrency: int = 64
+    partner_timeout_s: float = 5.0
+    partner_retry_schedule_s: tuple[float, ...] = RETRY_SCHEDULE_S
+    default_assignee: str = "unassigned"

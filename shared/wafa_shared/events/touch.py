@@ -55,3 +55,31 @@ class TaskAssigned(_Touch):
     task_id: uuid.UUID
     assignee: str
     due_at: datetime
+
+
+@event
+class PlanEnrolled(EventData):
+    """A customer entered a plan, or its control group (`holdout`: no plan touches), so
+    analytics can measure the plan's uplift against the holdout."""
+
+    event_type: ClassVar[str] = "touch.plan.enrolled"
+    topic: ClassVar[str] = TOPIC
+    enrolment_id: uuid.UUID
+    customer_id: uuid.UUID
+    plan_id: uuid.UUID
+    plan_key: str
+    holdout: bool
+    trigger: str
+    enrolled_at: datetime
+
+
+@event
+class ReferralObtained(_Touch):
+    """A call task ended with a referral; the customer service creates the referral and lead."""
+
+    event_type: ClassVar[str] = "touch.referral.obtained"
+    task_id: uuid.UUID
+    referee_name: str
+    referee_email: str | None = None
+    referee_phone: str | None = None
+    obtained_at: datetime

@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from wafa_touch.api import channels, ops, plans, policy, tasks, touches
+
+ROUTERS: list[APIRouter] = [plans.router, touches.router, tasks.router, policy.router, channels.router, ops.router]

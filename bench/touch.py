@@ -1,0 +1,241 @@
+"""Touch scheduler benchmark: materialise Client for Life schedules for many enrolments, and
+dispatch due touches (fatigue checks, Standard Webhooks signing, HTTP POST) to a local sink.
+
+    .venv/bin/python bench/touch.py --enrolments 100000 --dispatch 20000
+
+Runs the touch scheduler app in-process on embedded PostgreSQL (relay, consumers and the
+periodic job loop off, so only the measured work runs); the webhook sink is a separate uvicorn
+process. Baselines from the same run:
+- materialisation: COPY of the same number of touch rows, precomputed (no rules, no events);
+- dispatch: signing + POSTing the same number of messages to the same sink with the same
+  concurrency, no database.
+Writes bench/results/touch.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import text
+
+from wafa_shared.clock import ManualClock
+from wafa_shared.embedded.broker import EmbeddedBroker, free_port
+from wafa_shared.embedded.postgres import EmbeddedPostgres
+from wafa_shared.migrations import upgrade
+from wafa_shared.webhooks.signing import new_secret, signed_headers
+from wafa_touch import repository as repo
+from wafa_touch.app import create_app
+from wafa_touch.dispatch import run_dispatch
+from wafa_touch.enrolment import EnrolRequest, enrol_many
+from wafa_touch.models import Plan
+from wafa_touch.settings import Settings
+
+T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+SINK = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error", access_log=False)
+"""
+
+
+async def seed_profiles(sessions: Any, n: int) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(n)]
+    consents = json.dumps({c: "granted" for c in ("email", "sms", "phone", "post", "push")})
+    async with sessions() as s:
+        conn = await (await s.connection()).get_raw_connection()
+        await conn.driver_connection.copy_records_to_table(
+            "customer_profiles",
+            records=[(cid, "Asia/Riyadh", "SA", date(1980 + i % 30, 1 + i % 12, 1 + i % 28), "{}", consents, f"c{i}@example.com") for i, cid in enumerate(ids)],
+            columns=["customer_id", "time_zone", "country", "birth_date", "custom_dates", "consents", "email"],
+        )
+        await s.commit()
+    return ids
+
+
+async def bench_materialise(runtime: Any, n: int, chunk: int) -> dict[str, Any]:
+    ids = await seed_profiles(runtime.sessions, n)
+    async with runtime.sessions() as s:
+        plan = await repo.plan_by_key(s, "client-for-life")
+        assert plan is not None
+        plan.holdout_pct = 0  # type: ignore[assignment]
+        await s.commit()
+    start = time.perf_counter()
+    touches = 0
+    for i in range(0, n, chunk):
+        async with runtime.sessions() as s:
+            plan = await s.get(Plan, plan.id)
+            assert plan is not None
+            part = ids[i : i + chunk]
+            profiles = await repo.profiles(s, part)
+            reqs = [EnrolRequest(cid, T0 + timedelta(minutes=j % 1440), "first_purchase", None) for j, cid in enumerate(part)]
+            results = await enrol_many(s, plan, reqs, T0, default_tz="Asia/Riyadh", default_country="SA", profiles=profiles)
+            touches += sum(r.touches for r in results)
+            await s.commit()
+    seconds = time.perf_counter() - start
+    # Baseline: COPY the same number of rows, precomputed, into a scratch table of the same shape.
+    async with runtime.sessions() as s:
+        await s.execute(text("CREATE TABLE bench_touches (LIKE touches INCLUDING DEFAULTS)"))
+        rows = (await s.execute(text(f"SELECT {', '.join(repo.TOUCH_COLUMNS)} FROM touches LIMIT :n"), {"n": touches})).all()
+        recs = [tuple(orjson.dumps(v).decode() if c == "payload" else v for c, v in zip(repo.TOUCH_COLUMNS, r, strict=True)) for r in rows]
+        conn = await (await s.connection()).get_raw_connection()
+        b0 = time.perf_counter()
+        await conn.driver_connection.copy_records_to_table("bench_touches", records=recs, columns=list(repo.TOUCH_COLUMNS))
+        await s.commit()
+        baseline = time.perf_counter() - b0
+    return {
+        "enrolments": n,
+        "touches": touches,
+        "seconds": round(seconds, 2),
+        "enrolments_per_s": round(n / seconds),
+        "touches_per_s": round(touches / seconds),
+        "baseline_copy_seconds": round(baseline, 2),
+        "ratio_to_copy": round(baseline / seconds, 3),
+    }
+
+
+async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
+    """n customers each with one email touch due now: one decision and one signed POST each."""
+    ids = await seed_profiles(runtime.sessions, n)
+    secret = new_secret()
+    async with runtime.sessions() as s:
+        await s.execute(text("INSERT INTO channel_endpoints (channel, url, secret) VALUES ('email', :u, :s)"), {"u": sink_url, "s": secret})
+        await repo.insert_touches(
+            s,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "customer_id": cid,
+                    "plan_id": None,
+                    "enrolment_id": None,
+                    "def_key": "bench",
+                    "seq": 0,
+                    "channel": "email",
+                    "content_key": "monthly-newsletter",
+                    "key_message": "",
+                    "referral_cta": True,
+                    "cost": 0,
+                    "priority": 10,
+                    "sla_hours": 72,
+                    "status": "scheduled",
+                    "reason": None,
+                    "due_at": T0,
+                    "original_due_at": T0,
+                    "window_end": T0 + timedelta(days=7),
+                    "sent_at": None,
+                    "completed_at": None,
+                    "attempts": 0,
+                    "next_attempt_at": None,
+                    "delivery_status": None,
+                    "payload": {},
+                }
+                for cid in ids
+            ],
+        )
+        await s.commit()
+    runtime.clock.set(T0 + timedelta(hours=3))  # 15:00 in Riyadh: outside quiet hours
+    start = time.perf_counter()
+    totals = await run_dispatch(runtime)
+    seconds = time.perf_counter() - start
+    assert totals.get("delivered") == n, totals
+    # Baseline: sign and POST the same number of bodies with the same concurrency, no database.
+    body = orjson.dumps({"type": "touch.dispatch", "touch_id": str(uuid.uuid4()), "channel": "email", "customer": {"id": str(uuid.uuid4())}})
+    sem = asyncio.Semaphore(runtime.settings.dispatch_concurrency)
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=runtime.settings.dispatch_concurrency)) as client:
+
+        async def post(i: int) -> None:
+            async with sem:
+                r = await client.post(sink_url, content=body, headers=signed_headers(secret, f"msg_{i}", body))
+                r.raise_for_status()
+
+        b0 = time.perf_counter()
+        await asyncio.gather(*(post(i) for i in range(n)))
+        baseline = time.perf_counter() - b0
+    return {
+        "touches": n,
+        "seconds": round(seconds, 2),
+        "touches_per_s": round(n / seconds),
+        "baseline_per_s": round(n / baseline),
+        "ratio": round(baseline / seconds, 3),
+    }
+
+
+async def main(enrolments: int, dispatch: int, chunk: int) -> dict[str, Any]:
+    logging.disable(logging.WARNING)
+    home = Path(tempfile.mkdtemp(prefix="wafa-bench-touch-"))
+    pg = EmbeddedPostgres(home / "pg", free_port(), fast=True)
+    pg.start()
+    broker = EmbeddedBroker(free_port(), log_file=home / "broker.log")  # topics are created at start-up
+    broker.start()
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, "-c", SINK, str(port)])  # noqa: ASYNC220 - set-up, before timing
+    try:
+        url = pg.url("bench_touch")
+        migrations = Path(__file__).parent.parent / "services/touch-scheduler/wafa_touch/migrations"
+        await upgrade(url, migrations)
+        settings = Settings(
+            env="test",
+            database_url=url,
+            kafka_bootstrap_servers=broker.bootstrap,
+            relay_enabled=False,
+            consumers_enabled=False,
+            webhooks_enabled=False,
+            dispatch_interval_s=3600,
+        )
+        app = create_app(settings, clock=ManualClock(T0))
+        async with app.router.lifespan_context(app):
+            runtime = app.state.runtime
+            async with httpx.AsyncClient() as c:
+                for _ in range(100):
+                    try:
+                        await c.post(f"http://127.0.0.1:{port}/hook", content=b"{}")
+                        break
+                    except httpx.HTTPError:
+                        await asyncio.sleep(0.1)
+            mat = await bench_materialise(runtime, enrolments, chunk)
+            dis = await bench_dispatch(runtime, dispatch, f"http://127.0.0.1:{port}/hook")
+        return {"materialise": mat, "dispatch": dis}
+    finally:
+        sink.terminate()
+        sink.wait()
+        broker.stop()
+        pg.stop("immediate")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--enrolments", type=int, default=100_000)
+    parser.add_argument("--dispatch", type=int, default=20_000)
+    parser.add_argument("--chunk", type=int, default=2000)
+    args = parser.parse_args()
+    result = asyncio.run(main(args.enrolments, args.dispatch, args.chunk))
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "touch.json").write_text(json.dumps(result, indent=2))
+    m, d = result["materialise"], result["dispatch"]
+    print(f"{'materialise enrolments':<38}{m['enrolments']:>12}")
+    print(f"{'  touches':<38}{m['touches']:>12}")
+    print(f"{'  seconds':<38}{m['seconds']:>12}")
+    print(f"{'  touches/s':<38}{m['touches_per_s']:>12}")
+    print(f"{'  baseline COPY seconds':<38}{m['baseline_copy_seconds']:>12}")
+    print(f"{'dispatch touches/s':<38}{d['touches_per_s']:>12}")
+    print(f"{'  baseline sign+POST/s':<38}{d['baseline_per_s']:>12}")
+    print(f"{'  ratio (ours / baseline)':<38}{d['ratio']:>12}")

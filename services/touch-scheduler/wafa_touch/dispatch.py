@@ -1,0 +1,281 @@
+"""The dispatch worker: due touches pass the fatigue policy, then go to a channel partner as a
+signed webhook (email, SMS, push, gift, survey invitation) or become a task for the team
+(phone, letter, card).
+
+Two steps, each its own transaction, so no HTTP call ever holds a database lock:
+1. `decide_due` leases due touches (SKIP LOCKED), applies `fatigue.decide` in priority order
+   per customer with the customer's contact history, and records the outcome: skipped (with
+   the reason), postponed (new due time), task created, or queued for delivery.
+2. `deliver` leases queued messages, posts them concurrently (each with its own timeout, so a
+   dead partner only delays its own messages), and records each attempt; failures are retried
+   on the backoff schedule, then the touch is `failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wafa_shared.events.touch import TaskAssigned, TouchSent, TouchSkipped
+from wafa_shared.webhooks.signing import signed_headers
+from wafa_shared.webhooks.worker import next_attempt
+from wafa_touch import repository as repo
+from wafa_touch.domain.channels import TASK_CHANNELS
+from wafa_touch.domain.fatigue import MONTH, Candidate, Contact, decide
+from wafa_touch.models import CustomerProfile, DispatchAttempt, Task, Touch
+from wafa_touch.outbox_batch import publish_many
+from wafa_touch.policy import load_policy
+
+
+def contact_of(profile: CustomerProfile | None) -> Contact:
+    if profile is None:
+        return Contact()
+    return Contact(
+        consents=dict(profile.consents or {}),
+        time_zone=profile.time_zone,
+        preferred_channel=profile.preferred_channel,
+        quiet_start=profile.quiet_start,
+        quiet_end=profile.quiet_end,
+        erased=profile.erased_at is not None,
+    )
+
+
+@dataclass
+class DecideStats:
+    sent: int = 0
+    tasks: int = 0
+    postponed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.tasks + self.postponed + self.skipped
+
+
+async def decide_due(
+    session: AsyncSession, now: datetime, *, limit: int, default_tz: str, default_assignee: str, customer_ids: list[uuid.UUID] | None = None
+) -> DecideStats:
+    """Apply the fatigue policy to due touches and record each outcome (see module doc)."""
+    stats = DecideStats()
+    due = await repo.lease_due(session, now, limit, customer_ids)
+    if not due:
+        return stats
+    policy = await load_policy(session, default_tz)
+    cids = {t.customer_id for t in due}
+    await repo.lock_customers(session, cids)  # another replica may be deciding for them now
+    profiles = await repo.profiles(session, cids)
+    history = await repo.contact_history(session, cids, now - MONTH)
+    plan_ids = {t.plan_id for t in due if t.plan_id is not None}
+    plans = await repo.plans_by_id(session, plan_ids)
+    budgeted = {pid for pid, p in plans.items() if p.monthly_budget is not None}
+    spent = await repo.plan_spend(session, budgeted, repo.month_start(now)) if budgeted else {}
+    resets = repo.next_month_start(now)
+    updates: list[dict[str, Any]] = []
+    events: list[tuple[Any, object]] = []
+    tasks: list[dict[str, Any]] = []
+    # Service recovery before personal before newsletters; then oldest first.
+    for t in sorted(due, key=lambda t: (str(t.customer_id), -t.priority, t.due_at)):
+        profile = profiles.get(t.customer_id)
+        plan = plans.get(t.plan_id) if t.plan_id else None
+        budget_left: Decimal | None = None
+        if plan is not None and plan.monthly_budget is not None:
+            budget_left = plan.monthly_budget - spent.get(plan.id, Decimal("0"))
+        window_end = t.window_end or (t.due_at or now) + timedelta(days=7)
+        cand = Candidate(t.channel, t.priority, window_end, t.cost, budget_left, resets)
+        past = history.setdefault(t.customer_id, [])
+        d = decide(cand, past, contact_of(profile), policy, now)
+        if d.action == "skip":
+            stats.skipped += 1
+            updates.append({"id": t.id, "status": "skipped", "reason": d.reason})
+            events.append(
+                (
+                    TouchSkipped(touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=d.channel, reason=d.reason or "", skipped_at=now),
+                    t.customer_id,
+                )
+            )
+        elif d.action == "postpone":
+            stats.postponed += 1
+            updates.append({"id": t.id, "due_at": d.at, "reason": f"postponed:{d.reason}"})
+        else:
+            past.append(now)
+            if plan is not None and plan.monthly_budget is not None:
+                spent[plan.id] = spent.get(plan.id, Decimal("0")) + t.cost
+            if d.channel in TASK_CHANNELS:
+                stats.tasks += 1
+                task = await new_task(session, t, profile, now, default_assignee)
+                tasks.append(task)
+                updates.append({"id": t.id, "status": "task", "sent_at": now, "channel": d.channel})
+                events.append(
+                    (
+                        TaskAssigned(
+                            touch_id=t.id,
+                            customer_id=t.customer_id,
+                            plan_id=t.plan_id,
+                            channel=d.channel,
+                            task_id=task["id"],
+                            assignee=task["assignee"],
+                            due_at=task["due_at"],
+                        ),
+                        t.customer_id,
+                    )
+                )
+            else:
+                stats.sent += 1
+                updates.append({"id": t.id, "status": "dispatching", "sent_at": now, "channel": d.channel, "next_attempt_at": now})
+    await repo.bulk_update_touches(session, updates)
+    if tasks:
+        await session.execute(insert(Task), tasks)
+    await publish_many(session, events, time=now)
+    return stats
+
+
+async def new_task(session: AsyncSession, touch: Touch, profile: CustomerProfile | None, now: datetime, default_assignee: str) -> dict[str, Any]:
+    """The task row for a phone/letter/card touch: the customer's owner if they have one, else
+    round robin over active team members; due after the touch's SLA."""
+    assignee = profile.owner if profile is not None and profile.owner else None
+    if assignee is not None:
+        await repo.count_assignment(session, assignee)
+    else:
+        assignee = await repo.next_assignee(session) or default_assignee
+    return {
+        "id": uuid.uuid4(),
+        "touch_id": touch.id,
+        "customer_id": touch.customer_id,
+        "kind": touch.channel,
+        "assignee": assignee,
+        "status": "open",
+        "due_at": now + timedelta(hours=touch.sla_hours),
+        "outcome": None,
+        "notes": None,
+        "completed_at": None,
+        "created_at": now,
+    }
+
+
+def message_body(t: Touch, profile: CustomerProfile | None) -> dict[str, Any]:
+    """What a channel partner receives (the customer's contact details only while not erased)."""
+    customer: dict[str, Any] = {"id": str(t.customer_id)}
+    if profile is not None and profile.erased_at is None:
+        customer.update(display_name=profile.display_name, email=profile.email, phone=profile.phone, language=profile.language)
+    return {
+        "type": "touch.dispatch",
+        "touch_id": str(t.id),
+        "channel": t.channel,
+        "content_key": t.content_key,
+        "key_message": t.key_message,
+        "referral_cta": t.referral_cta,
+        "customer": customer,
+        "data": t.payload or {},
+    }
+
+
+@dataclass
+class DeliverStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+async def deliver(runtime: Any, now: datetime) -> DeliverStats:
+    """Post queued messages to their channel partners (see module doc)."""
+    settings = runtime.settings
+    stats = DeliverStats()
+    async with runtime.sessions() as session:
+        leased = await repo.lease_deliveries(session, now, settings.dispatch_batch_size)
+        eps = await repo.endpoints(session)
+        profiles = await repo.profiles(session, {t.customer_id for t in leased})
+        await session.commit()
+    if not leased:
+        return stats
+    client: httpx.AsyncClient | None = runtime.state.get("partner_client")
+    if client is None:
+        client = httpx.AsyncClient(timeout=settings.partner_timeout_s, limits=httpx.Limits(max_connections=settings.dispatch_concurrency))
+        runtime.state["partner_client"] = client
+    sem = asyncio.Semaphore(settings.dispatch_concurrency)
+
+    async def post(t: Touch) -> tuple[Touch, int | None, str | None, int]:
+        ep = eps.get(t.channel)
+        if ep is None:
+            return t, None, f"no partner endpoint configured for channel {t.channel}", 0
+        body = orjson.dumps(message_body(t, profiles.get(t.customer_id)))
+        headers = signed_headers(ep.secret, f"msg_{t.id}", body)
+        started = time.perf_counter()
+        async with sem:
+            try:
+                resp = await client.post(ep.url, content=body, headers=headers)
+                code = resp.status_code
+                err = None if 200 <= code < 300 else f"HTTP {code}"
+                return t, code, err, int((time.perf_counter() - started) * 1000)
+            except httpx.HTTPError as exc:
+                return t, None, repr(exc)[:500], int((time.perf_counter() - started) * 1000)
+
+    results = await asyncio.gather(*(post(t) for t in leased))
+    rng = random.Random()
+    updates: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    events: list[tuple[Any, object]] = []
+    for t, code, err, ms in results:
+        n = t.attempts + 1
+        attempts.append({"touch_id": t.id, "attempt": n, "status_code": code, "error": err, "duration_ms": ms, "at": now})
+        if err is None:
+            stats.sent += 1
+            updates.append({"id": t.id, "status": "sent", "attempts": n, "next_attempt_at": None})
+            events.append((TouchSent(touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=t.channel, sent_at=now, cost=t.cost), t.customer_id))
+            continue
+        retry_at = next_attempt(n, settings.partner_retry_schedule_s, now, rng)
+        if retry_at is None:
+            stats.failed += 1
+            updates.append({"id": t.id, "status": "failed", "attempts": n, "next_attempt_at": None, "reason": f"delivery-failed: {err}"[:200]})
+            events.append(
+                (
+                    TouchSkipped(touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=t.channel, reason="delivery-failed", skipped_at=now),
+                    t.customer_id,
+                )
+            )
+        else:
+            stats.retried += 1
+            updates.append({"id": t.id, "attempts": n, "next_attempt_at": retry_at, "reason": f"retrying: {err}"[:200]})
+    async with runtime.sessions() as session:
+        await repo.bulk_update_touches(session, updates)
+        await session.execute(insert(DispatchAttempt), attempts)
+        await publish_many(session, events, time=now)
+        await session.commit()
+    runtime.outbox_committed()
+    return stats
+
+
+async def run_dispatch(runtime: Any) -> dict[str, Any]:
+    """The `dispatch` job: decide every due touch, then deliver queued messages, until none is
+    left (bounded by batches so one run cannot starve the loop forever)."""
+    s = runtime.settings
+    now = runtime.clock.now()
+    totals: dict[str, int] = defaultdict(int)
+    for _ in range(1000):
+        async with runtime.sessions() as session:
+            d = await decide_due(session, now, limit=s.dispatch_batch_size, default_tz=s.default_time_zone, default_assignee=s.default_assignee)
+            await session.commit()
+        runtime.outbox_committed()
+        for k in ("sent", "tasks", "postponed", "skipped"):
+            totals[k] += getattr(d, k)
+        if d.total < s.dispatch_batch_size:
+            break
+    for _ in range(1000):
+        r = await deliver(runtime, now)
+        totals["delivered"] += r.sent
+        totals["retrying"] += r.retried
+        totals["failed"] += r.failed
+        if r.sent + r.retried + r.failed < s.dispatch_batch_size:
+            break
+    return dict(totals)

@@ -1,0 +1,1 @@
+"""The touch scheduler's rules as plain functions: timing, materialisation, fatigue, holdout."""

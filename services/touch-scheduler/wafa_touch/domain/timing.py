@@ -1,0 +1,252 @@
+"""Touch definitions and their timing rules, and the materialisation of a plan into dated
+touches for one customer over the next 12 months (pure: no I/O, no clock).
+
+Every time is computed in the customer's IANA time zone and stored in UTC. Each definition
+yields `count` touches (1 unless it is a cadence); a touch whose date cannot be computed (no
+birth date, holiday not observed in the customer's country) is returned as skipped with its
+reason, so a plan always accounts for every touch it promises.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import BaseModel, Field, model_validator
+
+from wafa_touch.domain.channels import INSTANT_CHANNELS, Channel
+
+TimingKind = Literal["cadence", "fixed_date", "holiday", "personal_date", "after_event"]
+HORIZON_MONTHS = 12
+
+
+class Timing(BaseModel):
+    """When a touch happens.
+
+    - `cadence`: `offset_days` after enrolment, then every `every_days`, `count` times.
+    - `fixed_date`: a company date (`month`/`day`), the first one on or after enrolment.
+    - `holiday`: the first day of `holiday` in `calendar` (`customer` = the customer's country,
+      or an ISO country code).
+    - `personal_date`: `birthday`, `purchase_anniversary` (a year after enrolment) or
+      `custom:<name>` (a custom date of the customer), the next one.
+    - `after_event`: `offset_days` + `offset_hours` after the triggering event, to the minute.
+    """
+
+    kind: TimingKind
+    offset_days: int = Field(0, ge=0, le=366)
+    offset_hours: int = Field(0, ge=0, le=24 * 366)
+    every_days: int | None = Field(None, ge=1, le=366)
+    count: int = Field(1, ge=1, le=366)
+    month: int | None = Field(None, ge=1, le=12)
+    day: int | None = Field(None, ge=1, le=31)
+    holiday: str | None = Field(None, min_length=1, max_length=100)
+    calendar: str = Field("customer", min_length=2, max_length=20)
+    personal: str | None = Field(None, min_length=1, max_length=100)
+    local_time: time = time(10, 0)
+    window_days: int = Field(7, ge=0, le=90, description="How far the fatigue policy may postpone the touch.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Timing:
+        if self.kind == "cadence" and self.count > 1 and self.every_days is None:
+            raise ValueError("a cadence with count > 1 needs every_days")
+        if self.kind == "fixed_date":
+            if self.month is None or self.day is None:
+                raise ValueError("a fixed_date needs month and day")
+            if self.day > calendar.monthrange(2024, self.month)[1]:
+                raise ValueError("day does not exist in that month")
+        if self.kind == "holiday" and not self.holiday:
+            raise ValueError("a holiday timing needs holiday")
+        if self.kind == "personal_date":
+            p = self.personal or ""
+            if not (p in ("birthday", "purchase_anniversary") or (p.startswith("custom:") and len(p) > 7)):
+                raise ValueError("personal must be birthday, purchase_anniversary or custom:<name>")
+        if self.kind != "cadence" and self.count != 1:
+            raise ValueError("only a cadence may have count > 1")
+        return self
+
+
+class TouchDef(BaseModel):
+    """One touch of a plan: what, through which channel, when, and at what cost."""
+
+    key: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_\-]+$")
+    channel: Channel
+    timing: Timing
+    content_key: str = Field(min_length=1, max_length=80)
+    key_message: str = Field("", max_length=500)
+    referral_cta: bool = Field(True, description="Include the gentle referral reminder (on unless switched off).")
+    cost: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    priority: int = Field(10, ge=0, le=1000, description="Higher wins: service recovery 100 > personal 50 > newsletter 10.")
+    sla_hours: int = Field(72, ge=1, le=24 * 60, description="Due time of the task (phone, letter, card) after dispatch.")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What materialisation needs to know about the customer."""
+
+    time_zone: str | None = None
+    country: str | None = None
+    birth_date: date | None = None
+    custom_dates: dict[str, date] = field(default_factory=dict)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    def_key: str
+    seq: int
+    due_at: datetime | None  # UTC; None when skipped
+    window_end: datetime | None
+    skip_reason: str | None = None
+
+
+def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    for candidate in (name, default, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February in a non-leap year: the 28th
+        return d.replace(year=d.year + years, day=28)
+
+
+def add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return d.replace(year=year, month=month, day=min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def in_quiet(t: time, start: time | None, end: time | None) -> bool:
+    """Whether local time `t` lies in quiet hours [start, end) (which may wrap midnight)."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= t < end
+    return t >= start or t < end
+
+
+def leave_quiet(at: datetime, tz: ZoneInfo, start: time | None, end: time | None) -> datetime:
+    """`at` (UTC) moved to the end of the quiet hours it falls in, else unchanged. Around a DST
+    change the local end time may not exist or exist twice: the earliest instant after `at` that
+    is outside quiet hours is taken."""
+    local = at.astimezone(tz)
+    if start is None or end is None or not in_quiet(local.time(), start, end):
+        return at
+    end_day = local.date()
+    if start > end and local.time() >= start:
+        end_day += timedelta(days=1)
+    candidates = [datetime.combine(end_day, end.replace(fold=f), tzinfo=tz).astimezone(UTC) for f in (0, 1)]
+    valid = [c for c in candidates if c > at and not in_quiet(c.astimezone(tz).time(), start, end)]
+    if valid:
+        return min(valid)
+    moved = max(candidates + [at])
+    for _ in range(96):  # step out in quarter hours (never needed outside DST oddities)
+        if not in_quiet(moved.astimezone(tz).time(), start, end):
+            break
+        moved += timedelta(minutes=15)
+    return moved
+
+
+@functools.lru_cache(maxsize=4096)
+def _holiday_dates(country: str, year: int, name: str) -> tuple[date, ...]:
+    try:
+        cal = holidays.country_holidays(country, years=[year], language="en_US")
+    except (NotImplementedError, KeyError):
+        return ()
+    wanted = name.casefold()
+    return tuple(sorted(d for d, n in cal.items() if wanted in n.casefold() and "observed" not in n.casefold()))
+
+
+def holiday_dates(country: str, name: str, first: date, last: date) -> list[date]:
+    """First days of the holiday's occurrences between `first` and `last` (inclusive)."""
+    out: list[date] = []
+    for year in range(first.year - 1, last.year + 1):
+        days = _holiday_dates(country, year, name)
+        for i, d in enumerate(days):
+            starts_run = i == 0 or (d - days[i - 1]).days > 1
+            if starts_run and first <= d <= last:
+                out.append(d)
+    return out
+
+
+def supported_calendars() -> set[str]:
+    return set(holidays.list_supported_countries())
+
+
+def materialise(defs: list[TouchDef], facts: Facts, anchor: datetime, *, default_tz: str = "UTC", default_country: str | None = None) -> list[Planned]:
+    """The dated touches of `defs` for one customer enrolled (or triggered) at `anchor` (UTC),
+    over the 12 months that follow. Nothing is dated before `anchor`."""
+    tz = zone(facts.time_zone, default_tz)
+    local_anchor = anchor.astimezone(tz)
+    first_day = local_anchor.date()
+    last_day = add_months(first_day, HORIZON_MONTHS)
+    horizon_end = datetime.combine(last_day, time.max, tzinfo=tz).astimezone(UTC)
+    out: list[Planned] = []
+    for d in defs:
+        t = d.timing
+        days: list[date | datetime] = []
+        reason: str | None = None
+        if t.kind == "cadence":
+            days = [first_day + timedelta(days=t.offset_days + i * (t.every_days or 0)) for i in range(t.count)]
+        elif t.kind == "after_event":
+            days = [anchor + timedelta(days=t.offset_days, hours=t.offset_hours)]
+        elif t.kind == "fixed_date":
+            assert t.month is not None and t.day is not None
+            cands = []
+            for year in (first_day.year, first_day.year + 1):
+                mday = min(t.day, calendar.monthrange(year, t.month)[1])
+                cands.append(date(year, t.month, mday))
+            days = cands
+        elif t.kind == "holiday":
+            country = facts.country if t.calendar == "customer" else t.calendar
+            country = country or default_country
+            if not country:
+                reason = "no-country"
+            else:
+                days = list(holiday_dates(country.upper(), t.holiday or "", first_day, last_day))
+                if not days:
+                    reason = "holiday-not-observed"
+        else:  # personal_date
+            p = t.personal or ""
+            base: date | None
+            if p == "birthday":
+                base, reason = facts.birth_date, None if facts.birth_date else "no-birth-date"
+            elif p == "purchase_anniversary":
+                base = first_day
+            else:
+                base = facts.custom_dates.get(p.removeprefix("custom:"))
+                reason = None if base else "no-personal-date"
+            if base is not None:
+                days = [add_years(base, first_day.year - base.year + k) for k in (0, 1)]
+                if p == "purchase_anniversary":
+                    days = [add_years(base, 1)]
+        dated = []
+        for day in days:
+            at = day if isinstance(day, datetime) else datetime.combine(day, t.local_time, tzinfo=tz).astimezone(UTC)
+            if d.channel in INSTANT_CHANNELS:
+                at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
+            if anchor <= at <= horizon_end:
+                dated.append(at)
+        if t.kind in ("fixed_date", "holiday", "personal_date"):
+            dated = sorted(dated)[:1]
+        if not dated and reason is None and t.kind != "cadence":
+            reason = "outside-horizon"
+        if dated:
+            for seq, at in enumerate(dated):
+                out.append(Planned(d.key, seq, at, at + timedelta(days=t.window_days)))
+        else:
+            out.extend(Planned(d.key, seq, None, None, reason or "outside-horizon") for seq in range(t.count))
+    return out

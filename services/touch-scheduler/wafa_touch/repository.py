@@ -1,0 +1,296 @@
+"""Queries of the touch scheduler: every SQL statement lives here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wafa_touch.models import ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, TeamMember, Touch
+
+CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
+
+
+async def get_profile(session: AsyncSession, customer_id: uuid.UUID) -> CustomerProfile | None:
+    """The current row: pending changes are flushed first and the identity map refreshed, since
+    profiles are also written with Core upserts (several events share one consumer session)."""
+    await session.flush()
+    return await session.get(CustomerProfile, customer_id, populate_existing=True)
+
+
+async def profiles(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CustomerProfile]:
+    await session.flush()
+    q = select(CustomerProfile).where(CustomerProfile.customer_id.in_(list(ids))).execution_options(populate_existing=True)
+    rows = (await session.scalars(q)).all()
+    return {p.customer_id: p for p in rows}
+
+
+async def upsert_profile(session: AsyncSession, customer_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await session.flush()  # ORM changes of earlier events in this session go first
+    base = {"customer_id": customer_id, "custom_dates": {}, "consents": {}}
+    stmt = pg_insert(CustomerProfile).values({**base, **values})
+    if values:
+        stmt = stmt.on_conflict_do_update(index_elements=[CustomerProfile.customer_id], set_={**values, "updated_at": func.now()})
+    else:
+        stmt = stmt.on_conflict_do_nothing()
+    await session.execute(stmt)
+
+
+async def plan_by_key(session: AsyncSession, key: str) -> Plan | None:
+    return await session.scalar(select(Plan).where(Plan.key == key))
+
+
+async def plans_for_trigger(session: AsyncSession, trigger: str) -> Sequence[Plan]:
+    return (await session.scalars(select(Plan).where(Plan.trigger == trigger, Plan.active.is_(True)).order_by(Plan.key))).all()
+
+
+async def insert_plans_if_missing(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(pg_insert(Plan).values(rows).on_conflict_do_nothing(index_elements=[Plan.key]))
+
+
+async def insert_enrolments(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert enrolments, ignoring duplicates on `dedupe_key`; returns the ids inserted."""
+    if not rows:
+        return set()
+    result = await session.execute(pg_insert(Enrolment).values(rows).on_conflict_do_nothing(index_elements=[Enrolment.dedupe_key]).returning(Enrolment.id))
+    return set(result.scalars().all())
+
+
+TOUCH_COLUMNS = (
+    "id", "customer_id", "plan_id", "enrolment_id", "def_key", "seq", "channel", "content_key", "key_message", "referral_cta", "cost", "priority",
+    "sla_hours", "status", "reason", "due_at", "original_due_at", "window_end", "sent_at", "completed_at", "attempts", "next_attempt_at",
+    "delivery_status", "payload",
+)  # fmt: skip
+
+
+async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert touches with COPY (in the session's transaction): materialising a year of touches
+    for thousands of enrolments is millions of rows."""
+    if not rows:
+        return
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    records = [tuple(orjson.dumps(r[c]).decode() if c == "payload" else r[c] for c in TOUCH_COLUMNS) for r in rows]
+    await driver.copy_records_to_table("touches", records=records, columns=list(TOUCH_COLUMNS))
+
+
+async def active_enrolment(session: AsyncSession, plan_id: uuid.UUID, customer_id: uuid.UUID) -> Enrolment | None:
+    return await session.scalar(
+        select(Enrolment)
+        .where(Enrolment.plan_id == plan_id, Enrolment.customer_id == customer_id, Enrolment.status.in_(("active", "holdout")))
+        .order_by(Enrolment.enrolled_at.desc())
+        .limit(1)
+    )
+
+
+async def fact_touches(session: AsyncSession, enrolment_id: uuid.UUID, def_keys: list[str], reasons: Sequence[str]) -> Sequence[Touch]:
+    """An enrolment's touches of `def_keys` that may still be re-dated: scheduled, or skipped
+    for a missing fact."""
+    return (
+        await session.scalars(
+            select(Touch).where(
+                Touch.enrolment_id == enrolment_id,
+                Touch.def_key.in_(def_keys),
+                (Touch.status == "scheduled") | ((Touch.status == "skipped") & Touch.reason.in_(list(reasons))),
+            )
+        )
+    ).all()
+
+
+async def customer_enrolments(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Enrolment]:
+    return (await session.scalars(select(Enrolment).where(Enrolment.customer_id == customer_id).order_by(Enrolment.enrolled_at, Enrolment.id))).all()
+
+
+async def skip_scheduled(session: AsyncSession, where: Any, reason: str) -> list[Touch]:
+    """Mark matching scheduled touches skipped; returns them (for the events)."""
+    rows = (await session.scalars(update(Touch).where(Touch.status == "scheduled", where).values(status="skipped", reason=reason).returning(Touch))).all()
+    return list(rows)
+
+
+async def cancel_open_tasks(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    await session.execute(update(Task).where(Task.customer_id == customer_id, Task.status == "open").values(status="cancelled", outcome="customer-erased"))
+
+
+async def get_policy(session: AsyncSession) -> FatiguePolicyRow | None:
+    return await session.get(FatiguePolicyRow, 1)
+
+
+async def save_policy(session: AsyncSession, values: dict[str, Any]) -> None:
+    stmt = pg_insert(FatiguePolicyRow).values(id=1, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[FatiguePolicyRow.id], set_={**values, "updated_at": func.now()}))
+
+
+async def lease_due(session: AsyncSession, now: datetime, limit: int, customer_ids: list[uuid.UUID] | None = None) -> Sequence[Touch]:
+    """Scheduled touches due by `now`, locked (SKIP LOCKED: replicas share the work), highest
+    priority first per customer."""
+    q = select(Touch).where(Touch.status == "scheduled", Touch.due_at <= now)
+    if customer_ids is not None:
+        q = q.where(Touch.customer_id.in_(customer_ids))
+    q = q.order_by(Touch.due_at).limit(limit).with_for_update(skip_locked=True)
+    return (await session.scalars(q)).all()
+
+
+_LOCK_CUSTOMERS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT DISTINCT hashtextextended(CAST(c AS text), 7) AS k FROM unnest(CAST(:ids AS uuid[])) AS c ORDER BY k) s"
+)
+
+
+async def lock_customers(session: AsyncSession, ids: Iterable[uuid.UUID]) -> None:
+    """Serialise fatigue decisions per customer across replicas until the transaction ends
+    (locks taken in one global order, so two dispatchers cannot deadlock)."""
+    await session.execute(_LOCK_CUSTOMERS, {"ids": sorted(ids)})
+
+
+async def contact_history(session: AsyncSession, customer_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, list[datetime]]:
+    rows = await session.execute(
+        select(Touch.customer_id, Touch.sent_at).where(Touch.customer_id.in_(list(customer_ids)), Touch.sent_at > since, Touch.status.in_(CONTACTED))
+    )
+    out: dict[uuid.UUID, list[datetime]] = {}
+    for cid, at in rows:
+        if at is not None:
+            out.setdefault(cid, []).append(at)
+    return out
+
+
+async def plan_spend(session: AsyncSession, plan_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, Decimal]:
+    rows = await session.execute(
+        select(Touch.plan_id, func.sum(Touch.cost))
+        .where(Touch.plan_id.in_(list(plan_ids)), Touch.sent_at >= since, Touch.status.in_(CONTACTED))
+        .group_by(Touch.plan_id)
+    )
+    return {pid: total for pid, total in rows if pid is not None}
+
+
+async def plans_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Plan]:
+    rows = (await session.scalars(select(Plan).where(Plan.id.in_(list(ids))))).all()
+    return {p.id: p for p in rows}
+
+
+async def bulk_update_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """UPDATE by primary key, grouped by the set of columns changed."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(sorted(r)), []).append(r)
+    for group in groups.values():
+        await session.execute(update(Touch), group)
+
+
+async def next_assignee(session: AsyncSession) -> str | None:
+    """Round robin: the active member with the fewest assignments so far (ties by name), counted
+    in the same statement so concurrent dispatchers never pick from a stale count."""
+    pick = (
+        select(TeamMember.name)
+        .where(TeamMember.active.is_(True))
+        .order_by(TeamMember.assigned_count, TeamMember.name)
+        .limit(1)
+        .with_for_update()
+        .scalar_subquery()
+    )
+    stmt = update(TeamMember).where(TeamMember.name == pick).values(assigned_count=TeamMember.assigned_count + 1).returning(TeamMember.name)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def count_assignment(session: AsyncSession, name: str) -> None:
+    await session.execute(update(TeamMember).where(TeamMember.name == name).values(assigned_count=TeamMember.assigned_count + 1))
+
+
+async def endpoints(session: AsyncSession) -> dict[str, ChannelEndpoint]:
+    return {e.channel: e for e in (await session.scalars(select(ChannelEndpoint))).all()}
+
+
+_LEASE_DELIVERIES = text(
+    """
+    WITH due AS (
+      SELECT id FROM touches WHERE status = 'dispatching' AND next_attempt_at <= :now
+      ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    UPDATE touches t SET next_attempt_at = CAST(:now AS timestamptz) + interval '2 minutes'
+    FROM due WHERE t.id = due.id
+    RETURNING t.id
+    """
+)
+
+
+async def lease_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Touch]:
+    ids = list((await session.execute(_LEASE_DELIVERIES, {"now": now, "limit": limit})).scalars().all())
+    if not ids:
+        return []
+    return list((await session.scalars(select(Touch).where(Touch.id.in_(ids)))).all())
+
+
+# Touches in time order; undated ones (skipped when planned) by their creation.
+TIMELINE_ORDER = func.coalesce(Touch.due_at, Touch.created_at)
+
+
+def timeline_query(customer_id: uuid.UUID) -> Select[Touch]:
+    return select(Touch).where(Touch.customer_id == customer_id)
+
+
+def touches_query(status: str | None, due_before: datetime | None, customer_id: uuid.UUID | None) -> Select[Touch]:
+    q = select(Touch).where(Touch.due_at.is_not(None))
+    if status:
+        q = q.where(Touch.status == status)
+    if due_before:
+        q = q.where(Touch.due_at < due_before)
+    if customer_id:
+        q = q.where(Touch.customer_id == customer_id)
+    return q
+
+
+def tasks_query(status: str | None, assignee: str | None, customer_id: uuid.UUID | None) -> Select[Task]:
+    q = select(Task)
+    if status:
+        q = q.where(Task.status == status)
+    if assignee:
+        q = q.where(Task.assignee == assignee)
+    if customer_id:
+        q = q.where(Task.customer_id == customer_id)
+    return q
+
+
+async def load_per_day(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[Any, str, int]]:
+    day = func.date_trunc("day", Touch.due_at)
+    rows = await session.execute(
+        select(day, Touch.channel, func.count())
+        .where(Touch.status == "scheduled", Touch.due_at >= start, Touch.due_at < end)
+        .group_by(day, Touch.channel)
+        .order_by(day, Touch.channel)
+    )
+    return [(d, c, n) for d, c, n in rows]
+
+
+async def overdue_tasks(session: AsyncSession, now: datetime) -> list[tuple[str, int, datetime]]:
+    rows = await session.execute(
+        select(Task.assignee, func.count(), func.min(Task.due_at))
+        .where(Task.status == "open", Task.due_at < now)
+        .group_by(Task.assignee)
+        .order_by(Task.assignee)
+    )
+    return [(a, n, d) for a, n, d in rows]
+
+
+async def skipped_by_reason(session: AsyncSession, since: datetime | None) -> list[tuple[str, int]]:
+    q = select(Touch.reason, func.count()).where(Touch.status == "skipped")
+    if since is not None:
+        q = q.where(Touch.created_at >= since)
+    rows = await session.execute(q.group_by(Touch.reason).order_by(func.count().desc(), Touch.reason))
+    return [(r or "", n) for r, n in rows]
+
+
+def month_start(now: datetime) -> datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month_start(now: datetime) -> datetime:
+    start = month_start(now)
+    return (start + timedelta(days=32)).replace(day=1)
