@@ -20,11 +20,13 @@ from wafa_shared.observability import RequestContextMiddleware, configure_loggin
 from wafa_shared.problems import install_problem_handlers
 from wafa_shared.ratelimit import RateLimitMiddleware
 from wafa_shared.settings import ServiceSettings
+from wafa_shared.tracing import configure_tracing
 from wafa_shared.webhooks.router import router as webhooks_router
 
 
 def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     configure_logging(settings.log_level)
+    configure_tracing(spec.name)
     service_var.set(spec.name)
 
     @asynccontextmanager

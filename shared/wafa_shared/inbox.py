@@ -29,15 +29,17 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wafa_shared.events import CATALOG, Event, EventData, UnknownEventError
 from wafa_shared.kafka import dlq_topic, new_consumer, new_producer, start_client
-from wafa_shared.observability import CONSUMER_LAG, DLQ_SIZE, EVENTS_CONSUMED, request_id_var, traceparent_var
+from wafa_shared.observability import CONSUMER_LAG, DLQ_SIZE, EVENTS_CONSUMED, request_id_var
 from wafa_shared.outbox import OUTBOX_FLAG
 from wafa_shared.platform_models import DeadLetter
+from wafa_shared.tracing import span
 
 log = logging.getLogger("wafa.inbox")
 
@@ -250,13 +252,13 @@ class InboxConsumer:
     @staticmethod
     async def _call(handler: Handler, session: AsyncSession, p: Parsed) -> None:
         headers = {k: v.decode(errors="replace") for k, v in (p.record.headers or ())}
-        t1 = request_id_var.set(headers.get("x-request-id"))
-        t2 = traceparent_var.set(headers.get("traceparent"))
+        token = request_id_var.set(headers.get("x-request-id"))
+        assert p.event is not None
         try:
-            await handler(session, p.event, p.data)  # type: ignore[arg-type]
+            with span(f"consume {p.event.type}", SpanKind.CONSUMER, headers.get("traceparent"), **{"messaging.message.id": str(p.event.id)}):
+                await handler(session, p.event, p.data)
         finally:
-            request_id_var.reset(t1)
-            traceparent_var.reset(t2)
+            request_id_var.reset(token)
 
     async def _dead_letter(self, p: Parsed, error: str, attempts: int) -> None:
         r = p.record

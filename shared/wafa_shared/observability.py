@@ -7,20 +7,23 @@ outbox, so one request can be followed through Kafka into every consumer it touc
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import secrets
 import sys
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)
-service_var: contextvars.ContextVar[str] = contextvars.ContextVar("service", default="wafa")
+from wafa_shared.context import request_id_var, service_var, traceparent_var
+from wafa_shared.tracing import span, traceparent_of
+
+__all__ = ["request_id_var", "service_var", "traceparent_var"]  # re-exported: older imports read them here
 
 HTTP_REQUESTS = Counter("wafa_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -111,10 +114,21 @@ class RequestContextMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
         rid = (headers.get("x-request-id") or secrets.token_hex(8))[:64]
-        tp = new_traceparent(headers.get("traceparent"))
-        tokens = (request_id_var.set(rid), traceparent_var.set(tp), service_var.set(self.service))
+        method = scope.get("method", "")
+        tokens = (request_id_var.set(rid), service_var.set(self.service))
         start = time.perf_counter()
         status = 500
+        # FastAPI opens the HTTP server span when OpenTelemetry is configured; continue it, or
+        # open our own (continuing an incoming traceparent) when no span is active.
+        active = trace.get_current_span()
+        server_span = (
+            nullcontext(active)
+            if active.get_span_context().is_valid
+            else span(f"{method} {scope['path']}", SpanKind.SERVER, headers.get("traceparent"), **{"http.request.method": method})
+        )
+        current = server_span.__enter__()
+        tp = traceparent_of(current)
+        tp_token = traceparent_var.set(tp)
 
         async def send_with_ids(message: Message) -> None:
             nonlocal status
@@ -128,9 +142,12 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            method = scope.get("method", "")
+            if current is not active:
+                current.update_name(f"{method} {path}")
+                current.set_attribute("http.response.status_code", status)
+            traceparent_var.reset(tp_token)
+            server_span.__exit__(None, None, None)
             HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - start)
             request_id_var.reset(tokens[0])
-            traceparent_var.reset(tokens[1])
-            service_var.reset(tokens[2])
+            service_var.reset(tokens[1])
