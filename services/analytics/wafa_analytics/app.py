@@ -1,11 +1,15 @@
 """Wiring of the analytics service: `create_app` is what uvicorn and the tests run."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from wafa_analytics import context
 from wafa_analytics.api import ROUTERS
 from wafa_analytics.events import CONSUMERS
+from wafa_analytics.jobs import JOBS
 from wafa_analytics.settings import Settings
 from wafa_shared.app import build_app
 from wafa_shared.clock import Clock
@@ -19,10 +23,21 @@ SPEC = ServiceSpec(
     topic="wafa.analytics",
     routers=ROUTERS,
     consumers=CONSUMERS,
+    jobs=JOBS,
 )
 
 __all__ = ["SPEC", "Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return build_app(SPEC, settings or Settings(), clock)
+    app = build_app(SPEC, settings or Settings(), clock)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            context.attach(a.state.runtime)  # consumers' sessions reach the settings
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -15,7 +15,11 @@ TOPIC = "wafa.analytics"
 
 @event
 class CustomerAtRisk(EventData):
-    """A customer looks likely to lapse; the touch scheduler starts a win-back plan."""
+    """A customer looks likely to lapse; the touch scheduler starts a win-back plan.
+
+    Published once per customer and reason. `reason` is `low-p-alive` (a CLV fit estimated
+    P(alive) below the threshold; `probability_alive`, `clv` and `fit_id` are set) or
+    `valuable-detractor` (a customer with high lifetime revenue answered NPS 0-6; `nps` is set)."""
 
     event_type: ClassVar[str] = "analytics.customer.at_risk"
     topic: ClassVar[str] = TOPIC
@@ -23,3 +27,6 @@ class CustomerAtRisk(EventData):
     reason: str
     probability_alive: Decimal | None = None
     detected_at: datetime
+    nps: int | None = None
+    clv: Decimal | None = None
+    fit_id: uuid.UUID | None = None

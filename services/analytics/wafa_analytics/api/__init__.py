@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from wafa_analytics.api import clv, cohorts, goals, kpis, plans, profitability, read_model, rfm
+
+ROUTERS: list[APIRouter] = [kpis.router, cohorts.router, rfm.router, clv.router, profitability.router, plans.router, goals.router, read_model.router]

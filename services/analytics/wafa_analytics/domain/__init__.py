@@ -1,0 +1,1 @@
+"""The analytics rules and models as plain functions: no database, no HTTP."""
