@@ -1,0 +1,69 @@
+"""Cross-service fixtures: the five services as real processes (uvicorn, as `make run` starts them)
+on the session's PostgreSQL and broker, driven only through HTTP and webhooks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from wafa_shared.auth import mint_token
+from wafa_shared.embedded.broker import free_port
+from wafa_shared.launcher import Platform
+from wafa_shared.services import SERVICES
+from wafa_shared.settings import DEV_JWT_SECRET
+
+
+@dataclass
+class RunningPlatform:
+    urls: dict[str, str]
+    token: str
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.urls[service], headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """All five services as processes, with fast polling for tests; started once per session."""
+    prefix = f"e2e{uuid.uuid4().hex[:6]}."
+    p = Platform(Path(tmp_path_factory.mktemp("platform")), 0, 0)
+    p.env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+            "WAFA_TOPIC_PREFIX": prefix,
+            "WAFA_TOPIC_PARTITIONS": "3",
+            "WAFA_JWT_SECRET": DEV_JWT_SECRET,
+            "WAFA_LOG_LEVEL": "WARNING",
+            "WAFA_ENV": "test",
+        }
+    )
+    urls = {}
+    for s in SERVICES:
+        port = free_port()
+        p.env[f"{s.env_prefix}DATABASE_URL"] = infra.db_url(f"e2e_{s.database}")
+        p.env[f"{s.env_prefix}PORT"] = str(port)
+        for key, value in {
+            "RELAY_POLL_INTERVAL_S": "0.05",
+            "WEBHOOK_POLL_INTERVAL_S": "0.1",
+            "CONSUMER_SESSION_TIMEOUT_MS": "2000",
+            "CONSUMER_HEARTBEAT_MS": "500",
+        }.items():
+            p.env[f"{s.env_prefix}{key}"] = value
+        urls[s.name] = f"http://127.0.0.1:{port}"
+    saved = dict(os.environ)
+    try:
+        p.home.mkdir(parents=True, exist_ok=True)
+        p.migrate()
+        p.start_services()
+        yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, "e2e", ["admin"], ttl_s=3600))
+    finally:
+        p.stop()
+        os.environ.clear()
+        os.environ.update(saved)
