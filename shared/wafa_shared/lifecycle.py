@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,16 @@ class ServiceSpec:
     routers: list[APIRouter] = field(default_factory=list)
     consumers: list[ConsumerSpec] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    on_startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)  # e.g. seed built-in data
     version: str = "0.1.0"
+
+
+RUNTIME_INFO = "wafa.runtime"
+
+
+def runtime_of(session: AsyncSession) -> Runtime:
+    """The runtime that made `session`: how event handlers reach settings, clock and state."""
+    return session.info[RUNTIME_INFO]  # type: ignore[no-any-return]
 
 
 class Runtime:
@@ -51,7 +61,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock or Clock()
         self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-        info = bind_publisher({}, source=spec.name, topic_prefix=settings.topic_prefix)
+        info = bind_publisher({RUNTIME_INFO: self}, source=spec.name, topic_prefix=settings.topic_prefix)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False, info=info)
         self.webhooks = WebhookWorker(
             self.sessions,
@@ -100,6 +110,8 @@ class Runtime:
 
     async def start(self) -> None:
         s = self.settings
+        for hook in self.spec.on_startup:
+            await hook(self)
         self._spawn(self._ensure_topics())
         if s.relay_enabled:
             self._spawn(self._after_topics(self.relay.run()))

@@ -1,12 +1,9 @@
 """Wiring of the analytics service: `create_app` is what uvicorn and the tests run."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from wafa_analytics import context
 from wafa_analytics.api import ROUTERS
 from wafa_analytics.events import CONSUMERS
 from wafa_analytics.jobs import JOBS
@@ -30,14 +27,4 @@ __all__ = ["SPEC", "Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    app = build_app(SPEC, settings or Settings(), clock)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-        async with inner(a):
-            context.attach(a.state.runtime)  # consumers' sessions reach the settings
-            yield
-
-    app.router.lifespan_context = lifespan
-    return app
+    return build_app(SPEC, settings or Settings(), clock)
