@@ -1,0 +1,24 @@
+"""Shared bits of the customer service tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from wafa_shared.clock import ManualClock
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+async def create(svc: Any, **fields: Any) -> dict[str, Any]:
+    r = await svc.client.post("/v1/customers", json=fields, headers=svc.auth("customers:write"))
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def of_type(events: list[Any], event_type: str, subject: str | None = None) -> list[Any]:
+    return [e for e in events if e.type == event_type and (subject is None or e.subject == subject)]

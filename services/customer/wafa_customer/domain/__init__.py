@@ -1,0 +1,1 @@
+"""Rules of the customer service, as plain functions without I/O."""
