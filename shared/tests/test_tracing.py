@@ -17,12 +17,12 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 async def test_the_consumer_span_is_a_child_of_the_request_span_that_published_the_event(notes: Any) -> None:
     exporter = InMemorySpanExporter()
-    configure_tracing("notes").add_span_processor(SimpleSpanProcessor(exporter))
+    provider = configure_tracing("notes", force=True)
+    assert provider is not None
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     async with notes() as svc:
         incoming = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
-        r = await svc.client.post(
-            "/v1/notes", json={"customer_id": "c-1", "seq": 1, "body": "traced"}, headers={**svc.auth(), "traceparent": incoming}
-        )
+        r = await svc.client.post("/v1/notes", json={"customer_id": "c-1", "seq": 1, "body": "traced"}, headers={**svc.auth(), "traceparent": incoming})
         assert r.status_code == 201
         await eventually(lambda: scalar(svc, "SELECT count(*) = 1 FROM note_effects"), timeout_s=30)
 

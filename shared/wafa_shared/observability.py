@@ -12,16 +12,14 @@ import logging
 import secrets
 import sys
 import time
-from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wafa_shared.context import request_id_var, service_var, traceparent_var
-from wafa_shared.tracing import span, traceparent_of
+from wafa_shared.tracing import continue_trace, traceparent_of
 
 __all__ = ["request_id_var", "service_var", "traceparent_var"]  # re-exported: older imports read them here
 
@@ -38,16 +36,6 @@ CONSUMER_LAG = Gauge("wafa_consumer_lag", "Messages behind the partition end", [
 EVENTS_CONSUMED = Counter("wafa_events_consumed_total", "Events applied by consumers", ["service", "consumer", "result"])
 DLQ_SIZE = Gauge("wafa_dlq_size", "Dead letters waiting for ops", ["service"])
 WEBHOOK_ATTEMPTS = Counter("wafa_webhook_attempts_total", "Outbound webhook attempts", ["service", "result"])
-
-
-def new_traceparent(parent: str | None = None) -> str:
-    """A W3C traceparent continuing `parent`'s trace with a new span, or a new trace."""
-    trace_id = None
-    if parent:
-        parts = parent.split("-")
-        if len(parts) == 4 and len(parts[1]) == 32:
-            trace_id = parts[1]
-    return f"00-{trace_id or secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
 def trace_id() -> str | None:
@@ -118,16 +106,10 @@ class RequestContextMiddleware:
         tokens = (request_id_var.set(rid), service_var.set(self.service))
         start = time.perf_counter()
         status = 500
-        # FastAPI opens the HTTP server span when OpenTelemetry is configured; continue it, or
-        # open our own (continuing an incoming traceparent) when no span is active.
+        # FastAPI opens the HTTP server span when the OpenTelemetry SDK is configured; continue
+        # it. Otherwise carry the W3C trace context on by hand (no span is recorded).
         active = trace.get_current_span()
-        server_span = (
-            nullcontext(active)
-            if active.get_span_context().is_valid
-            else span(f"{method} {scope['path']}", SpanKind.SERVER, headers.get("traceparent"), **{"http.request.method": method})
-        )
-        current = server_span.__enter__()
-        tp = traceparent_of(current)
+        tp = traceparent_of(active) if active.get_span_context().is_valid else continue_trace(headers.get("traceparent"))
         tp_token = traceparent_var.set(tp)
 
         async def send_with_ids(message: Message) -> None:
@@ -142,11 +124,7 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            if current is not active:
-                current.update_name(f"{method} {path}")
-                current.set_attribute("http.response.status_code", status)
             traceparent_var.reset(tp_token)
-            server_span.__exit__(None, None, None)
             HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - start)
             request_id_var.reset(tokens[0])
