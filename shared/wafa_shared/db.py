@@ -37,7 +37,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout. A connection broken by a
+        # PostgreSQL restart fails its first use, SQLAlchemy then drops the whole pool, and the
+        # request (5xx, nothing committed) or background loop (retried) goes on with new ones.
+        pool_pre_ping=False,
+        pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "wafa"}},
     )
 
