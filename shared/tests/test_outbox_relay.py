@@ -103,3 +103,21 @@ async def test_published_rows_are_purged_after_retention_and_unpublished_never(n
         assert await relay.purge() == 4
         assert await scalar(svc, "SELECT count(*) FROM outbox") == 6
         assert await scalar(svc, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 4
+
+
+async def test_a_postgresql_restart_loses_nothing_and_the_service_recovers(notes: Any, infra: Any) -> None:
+    if infra.pg is None:
+        pytest.skip("needs the embedded PostgreSQL to restart it")
+    async with notes() as svc:
+        await _post_many(svc, 20, keys=4)
+        await asyncio.to_thread(infra.pg.restart)
+        headers = svc.auth("notes:write")
+
+        async def post_ok() -> bool:
+            r = await svc.client.post("/v1/notes", json={"customer_id": "c-after", "seq": 999, "body": "x"}, headers=headers)
+            return r.status_code == 201
+
+        await eventually(post_ok, timeout_s=30)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"), timeout_s=60)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = count(DISTINCT note_id) AND count(*) = 21 FROM note_effects"), timeout_s=60)
+        assert await scalar(svc, "SELECT count(*) FROM notes") == 21
