@@ -69,3 +69,18 @@ async def test_batch_records_each_item_with_its_own_result(wafa_service: Any) ->
         assert out["items"][4]["error"]["type"].endswith("/currency-mismatch")
         assert D((await member(svc, a))["available"]) == D(160)  # 100 + 10 first-purchase bonus + 50
         assert D((await member(svc, b))["available"]) == D(30)
+
+
+async def test_yearly_caps_count_earlier_items_of_the_same_batch_and_earlier_single_purchases(wafa_service: Any) -> None:
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, rules={"first_purchase_bonus": "10", "caps": {"base_spend": "150", "first_purchase": "5"}})
+        a, b = await enrol(svc), await enrol(svc)
+        r = await svc.client.post("/v1/purchases", json=purchase_body(a, "60"), headers=svc.auth("loyalty:write"))
+        assert r.status_code == 201 and D(r.json()["points"]) == D(65)  # 60 + the bonus capped at 5
+        items = [purchase_body(a, "60"), purchase_body(b, "100"), purchase_body(a, "60"), purchase_body(b, "100")]
+        r = await svc.client.post("/v1/purchases/batch", json={"purchases": items}, headers=svc.auth("loyalty:write"))
+        assert r.status_code == 200, r.text
+        assert [D(i["purchase"]["points"]) for i in r.json()["items"]] == [D(60), D(105), D(30), D(50)]
+        assert D((await member(svc, a))["available"]) == D(155)
+        assert D((await member(svc, b))["available"]) == D(155)
+        assert [D(e["points"]) for e in await ledger(svc, a)] == [D(60), D(5), D(60), D(30)]

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_loyalty import points_ledger as ledger
+from wafa_loyalty import repository as repo
 from wafa_loyalty import tiering
 from wafa_loyalty.domain.tiers import add_months, next_tier, progress_message, window
-from wafa_loyalty.models import LedgerEntry, Member, PointLot, Program, QualifyingCredit
+from wafa_loyalty.models import LedgerEntry, Member, Program
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.purchases import Context
 from wafa_loyalty.schemas import AdjustmentIn, ExpiringOut, LedgerEntryOut, MemberOut, NextTierOut, QualifyingOut, SubscriptionIn
@@ -27,22 +28,17 @@ def member_not_found(customer_id: uuid.UUID) -> ProblemError:
 
 
 async def member_view(session: AsyncSession, customer_id: uuid.UUID, now: datetime, expiring_days: int, cache: dict[uuid.UUID, Any] | None = None) -> MemberOut:
-    """Two statements: the member row, then both sums (qualifying credit, points expiring soon)."""
-    member = await session.get(Member, customer_id)
+    """One statement: the member row with both sums (qualifying credit, points expiring soon)."""
+    await session.flush()
+    windows = {period: (start, max(end, now)) for period in ("calendar_year", "rolling_12m") for start, end in [window(period, now)]}
+    horizon = now + timedelta(days=expiring_days)
+    member = await repo.member_view_row(session, customer_id, windows, horizon)
     if member is None:
         raise member_not_found(customer_id)
     program, tiers = await Context(cache).program(session, member.program_id)
     start, end = window(program.qualification_period, now)
-    horizon = now + timedelta(days=expiring_days)
-    await session.flush()
-    credit_q = select(func.coalesce(func.sum(QualifyingCredit.amount), 0)).where(
-        QualifyingCredit.customer_id == customer_id, QualifyingCredit.credited_at >= start, QualifyingCredit.credited_at < max(end, now)
-    )
-    expiring_q = select(func.coalesce(func.sum(PointLot.remaining), 0)).where(
-        PointLot.customer_id == customer_id, PointLot.state == "available", PointLot.remaining > 0, PointLot.expires_at <= horizon
-    )
-    credit_raw, expiring_raw = (await session.execute(select(credit_q.scalar_subquery(), expiring_q.scalar_subquery()))).one()
-    credit, expiring = Decimal(credit_raw), Decimal(expiring_raw)
+    credit = Decimal(member.credit_calendar if program.qualification_period == "calendar_year" else member.credit_rolling)
+    expiring = Decimal(member.expiring)
     inactive_by = add_months(member.last_activity_at, program.expiry_months) if program.expiry_months and member.last_activity_at else None
     if program.expiry_mode == "inactivity" and inactive_by is not None and inactive_by <= horizon:
         expiring = max(member.available, Decimal(0))

@@ -11,39 +11,52 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_loyalty import points_ledger as ledger
 from wafa_loyalty import referrals
+from wafa_loyalty import repository as repo
 from wafa_loyalty.domain.earning import Earning, Line, compute_earning, proportional
-from wafa_loyalty.domain.tiers import TierDef
+from wafa_loyalty.domain.tiers import TierDef, add_months, next_tier, review_at, tier_for, window
 from wafa_loyalty.models import Member, Program, Purchase, QualifyingCredit, Refund
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
-from wafa_loyalty.tiering import upgrade_if_qualified, upgrade_many
 from wafa_shared.events import Event, EventData, new_event
-from wafa_shared.events.loyalty import LineSummary, PointsEarned, PurchaseRecorded, PurchaseRefunded
+from wafa_shared.events.loyalty import LineSummary, PointsEarned, PurchaseRecorded, PurchaseRefunded, TierChanged
 from wafa_shared.money import quantize
 from wafa_shared.outbox import SOURCE_INFO, add_events, publish
 from wafa_shared.problems import ProblemError
 
 PROGRAM_TTL_S = 5.0  # how stale a cached program may be (programs change rarely)
+ZERO = Decimal(0)
 
 
-def _fingerprint(body: PurchaseIn) -> str:
-    return hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+class PurchaseLike(Protocol):
+    id: uuid.UUID
+    order_id: str
+    customer_id: uuid.UUID
+    amount: Decimal
+    refunded_amount: Decimal
+    currency: str
+    occurred_at: datetime
+    points: Decimal
+    qualifying: Decimal
+    first_purchase: bool
 
 
-def purchase_out(p: Purchase, pending_days: int = 0) -> PurchaseOut:
+def _fingerprint_and_lines(body: PurchaseIn) -> tuple[str, str]:
+    """The content hash of a purchase (same order id, other content: 409) and its lines as JSON."""
+    dumped = body.model_dump(mode="json")
+    return hashlib.sha256(orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)).hexdigest(), orjson.dumps(dumped["lines"]).decode()
+
+
+def purchase_out(p: PurchaseLike, pending_days: int = 0) -> PurchaseOut:
     return PurchaseOut(
         id=p.id,
         order_id=p.order_id,
@@ -85,13 +98,6 @@ class Context:
         self.events = []
 
 
-@dataclass
-class BatchState:
-    members: dict[uuid.UUID, Member]
-    existing: dict[str, Purchase]
-    first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program]] = field(default_factory=list)
-
-
 def _unknown_customer(customer_id: uuid.UUID) -> ProblemError:
     return ProblemError(
         422,
@@ -101,34 +107,102 @@ def _unknown_customer(customer_id: uuid.UUID) -> ProblemError:
     )
 
 
-async def record_purchase(
-    session: AsyncSession, body: PurchaseIn, now: datetime, ctx: Context | None = None, *, batch: BatchState | None = None
-) -> tuple[bool, PurchaseOut]:
-    """Record a purchase and earn its points. Returns (created, purchase); created is False when
-    the order was already recorded with the same content. Raises 422 for an unknown customer
-    or a currency that is not the program's, 409 for an order id reused with other content;
-    errors are raised before anything is written. With `batch` (members already locked, known
-    orders prefetched) rows are only added to the session, and referral bonuses, the tier
-    upgrade and the event write are left to `record_batch`."""
-    single = batch is None
-    ctx = ctx or Context()
-    member = await ledger.lock_member(session, body.customer_id) if batch is None else batch.members.get(body.customer_id)
-    if member is None or member.erased:
-        raise _unknown_customer(body.customer_id)
-    program, tiers = await ctx.program(session, member.program_id)
-    if body.currency != program.currency:
-        raise ProblemError(
-            422,
-            "currency-mismatch",
-            f"The program earns in {program.currency}; the purchase is in {body.currency}.",
-            errors=[{"field": "currency", "in": "body", "message": f"must be {program.currency}"}],
-        )
-    fp = _fingerprint(body)
+def _currency_mismatch(program: Program, currency: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "currency-mismatch",
+        f"The program earns in {program.currency}; the purchase is in {currency}.",
+        errors=[{"field": "currency", "in": "body", "message": f"must be {program.currency}"}],
+    )
+
+
+def _replay(known: repo.KnownPurchase, fp: str, program: Program) -> PurchaseOut:
+    if known.fingerprint != fp:
+        raise ProblemError(409, "order-id-conflict", f"Order {known.order_id} was already recorded with different content.", purchase_id=str(known.id))
+    return purchase_out(known, program.pending_days)
+
+
+def _earn(
+    w: repo.Writes,
+    member: repo.MemberState,
+    program: Program,
+    points: Decimal,
+    rule: str,
+    at: datetime,
+    now: datetime,
+    purchase_id: uuid.UUID,
+    detail: str | None,
+) -> bool | None:
+    """`points_ledger.earn` for the set-based writer: the ledger entry and lot are queued in
+    `w`, the member's balances change in memory. Returns whether the lot is pending (None: no points)."""
+    if points <= 0:
+        return None
+    matures_at = at + timedelta(days=program.pending_days)
+    expires_at = add_months(at, program.expiry_months) if program.expiry_mode == "fixed" and program.expiry_months else None
+    remaining = points
+    if matures_at > now:
+        member.pending += points
+        repo.add_ledger(w, member.customer_id, "pending", ZERO, points, member.available, member.pending, rule, purchase_id, detail, at)
+        repo.add_lot(w, member.customer_id, purchase_id, rule, points, remaining, "pending", at, matures_at, expires_at)
+        return True
+    if member.available < 0:  # a lot that becomes available first repays a negative balance
+        remaining -= min(-member.available, remaining)
+    member.available += points
+    repo.add_ledger(w, member.customer_id, "earn", points, ZERO, member.available, member.pending, rule, purchase_id, detail, at)
+    repo.add_lot(w, member.customer_id, purchase_id, rule, points, remaining, "available", at, matures_at, expires_at)
+    return False
+
+
+class _Caps:
+    """Per-customer yearly caps for a batch: usage read once per (member, rule, year), then
+    counted in memory as the batch earns."""
+
+    def __init__(self, used: dict[tuple[uuid.UUID, str, datetime, datetime], Decimal]) -> None:
+        self.used = used
+        self.years: dict[tuple[uuid.UUID, str], list[tuple[datetime, datetime]]] = {}
+        for cid, rule, start, end in used:
+            self.years.setdefault((cid, rule), []).append((start, end))
+
+    @staticmethod
+    def key(customer_id: uuid.UUID, rule: str, at: datetime) -> tuple[uuid.UUID, str, datetime, datetime]:
+        start = at.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return customer_id, rule, start, start.replace(year=start.year + 1)
+
+    def capped(self, customer_id: uuid.UUID, rule: str, points: Decimal, at: datetime, caps: dict[str, Any]) -> Decimal:
+        """`points_ledger.capped`, counting what this batch earned before."""
+        cap = caps.get(rule)
+        if cap is None or points <= 0:
+            return points
+        return max(min(points, Decimal(str(cap)) - self.used[self.key(customer_id, rule, at)]), ZERO)
+
+    def count(self, customer_id: uuid.UUID, rule: str, points: Decimal, at: datetime) -> None:
+        if points > 0:
+            for start, end in self.years.get((customer_id, rule), []):
+                if start <= at < end:
+                    self.used[(customer_id, rule, start, end)] += points
+
+
+async def _plan(
+    session: AsyncSession,
+    body: PurchaseIn,
+    member: repo.MemberState,
+    program: Program,
+    tiers: list[TierDef],
+    now: datetime,
+    ctx: Context,
+    w: repo.Writes,
+    fp: str,
+    lines_json: str,
+    caps: _Caps | None,
+) -> PurchaseOut:
+    """Compute a new purchase's points and queue its rows (purchase, ledger entries, lots,
+    credit) and events; the member's balances change in memory."""
     lines = [Line(item.sku, item.category, item.quantity, item.unit_price) for item in body.lines]
     amount = quantize(sum((line.amount for line in lines), Decimal(0)), program.currency)
     purchase_id = uuid.uuid4()
     first = member.purchases == 0
     tier_multiplier = next((t.earn_multiplier for t in tiers if t.rank == member.tier_rank), Decimal(1))
+    at = body.occurred_at
     earning = compute_earning(
         lines=lines,
         earn_rate=program.earn_rate,
@@ -136,59 +210,42 @@ async def record_purchase(
         rules=program.rules,
         tier_multiplier=tier_multiplier,
         birth_date=member.birth_date,
-        occurred_at=body.occurred_at,
+        occurred_at=at,
         first_purchase=first,
     )
-    caps = program.rules.get("caps") or {}
-    if caps:
-        base = await ledger.capped(session, member.customer_id, "base_spend", earning.base, body.occurred_at, caps)
-        bonus = await ledger.capped(session, member.customer_id, "first_purchase", earning.first_purchase_bonus, body.occurred_at, caps)
+    rule_caps = program.rules.get("caps") or {}
+    if rule_caps:
+        if caps is None:
+            base = await ledger.capped(session, member.customer_id, "base_spend", earning.base, at, rule_caps)
+            bonus = await ledger.capped(session, member.customer_id, "first_purchase", earning.first_purchase_bonus, at, rule_caps)
+        else:
+            base = caps.capped(member.customer_id, "base_spend", earning.base, at, rule_caps)
+            caps.count(member.customer_id, "base_spend", base, at)
+            bonus = caps.capped(member.customer_id, "first_purchase", earning.first_purchase_bonus, at, rule_caps)
+            caps.count(member.customer_id, "first_purchase", bonus, at)
         earning = Earning(base=base, first_purchase_bonus=bonus, detail={**earning.detail, "capped": str(base + bonus < earning.total)})
     qualifying = {"points": earning.total, "spend": amount, "count": Decimal(1)}[program.qualification_basis]
-    values = {
-        "id": purchase_id,
-        "order_id": body.order_id,
-        "customer_id": body.customer_id,
-        "amount": amount,
-        "refunded_amount": Decimal(0),
-        "currency": body.currency,
-        "occurred_at": body.occurred_at,
-        "channel": body.channel,
-        "store": body.store,
-        "lines": [line.model_dump(mode="json") for line in body.lines],
-        "points": earning.total,
-        "qualifying": qualifying,
-        "first_purchase": first,
-        "fingerprint": fp,
-    }
-    existing: Purchase | None = None
-    if batch is not None:
-        existing = batch.existing.get(body.order_id)
-        if existing is None:
-            batch.existing[body.order_id] = Purchase(**values)
-            session.add(batch.existing[body.order_id])
-    else:
-        inserted = (
-            await session.execute(insert(Purchase).values(**values).on_conflict_do_nothing(index_elements=["order_id"]).returning(Purchase.id))
-        ).scalar_one_or_none()
-        if inserted is None:
-            existing = (await session.scalars(select(Purchase).where(Purchase.order_id == body.order_id))).one()
-    if existing is not None:
-        if existing.fingerprint != fp:
-            raise ProblemError(409, "order-id-conflict", f"Order {body.order_id} was already recorded with different content.", purchase_id=str(existing.id))
-        return False, purchase_out(existing, program.pending_days)
-
+    repo.add_purchase(
+        w,
+        purchase_id,
+        body.order_id,
+        body.customer_id,
+        amount,
+        body.currency,
+        at,
+        body.channel,
+        body.store,
+        lines_json,
+        earning.total,
+        qualifying,
+        first,
+        fp,
+    )
     member.purchases += 1
-    member.last_activity_at = max(member.last_activity_at or body.occurred_at, body.occurred_at)
-    session.add(QualifyingCredit(customer_id=member.customer_id, purchase_id=purchase_id, amount=qualifying, credited_at=body.occurred_at))
-    at = body.occurred_at
-    pending = ledger.earn(session, member, program, earning.base, rule="base_spend", earned_at=at, now=now, purchase_id=purchase_id, detail=earning.detail)
-    ledger.earn(session, member, program, earning.first_purchase_bonus, rule="first_purchase", earned_at=at, now=now, purchase_id=purchase_id)
-    if first and batch is not None:
-        batch.first_purchases.append((member.customer_id, purchase_id, at, program))
-    elif first:
-        await referrals.attach_purchase(session, member.customer_id, purchase_id, at, program, now)
-
+    member.last_activity_at = max(member.last_activity_at or at, at)
+    repo.add_credit(w, member.customer_id, purchase_id, qualifying, at)
+    pending = _earn(w, member, program, earning.base, "base_spend", at, now, purchase_id, orjson.dumps(earning.detail).decode())
+    _earn(w, member, program, earning.first_purchase_bonus, "first_purchase", at, now, purchase_id, None)
     summary = [LineSummary(sku=li.sku, category=li.category, quantity=li.quantity, amount=li.amount) for li in lines]
     ctx.publish(
         session,
@@ -206,18 +263,14 @@ async def record_purchase(
         ),
         member.customer_id,
     )
-    is_pending = pending is not None and pending.state == "pending"
     for rule, pts in (("base_spend", earning.base), ("first_purchase", earning.first_purchase_bonus)):
         if pts > 0:
             ctx.publish(
                 session,
-                PointsEarned(customer_id=member.customer_id, points=pts, rule=rule, purchase_id=purchase_id, pending=is_pending, occurred_at=at),
+                PointsEarned(customer_id=member.customer_id, points=pts, rule=rule, purchase_id=purchase_id, pending=bool(pending), occurred_at=at),
                 member.customer_id,
             )
-    if single:
-        await ctx.flush_events(session)
-        await upgrade_if_qualified(session, member, program, tiers, now)
-    p = Purchase(
+    return PurchaseOut(
         id=purchase_id,
         order_id=body.order_id,
         customer_id=body.customer_id,
@@ -228,8 +281,79 @@ async def record_purchase(
         points=earning.total,
         qualifying=qualifying,
         first_purchase=first,
+        pending_until=at + timedelta(days=program.pending_days) if program.pending_days else None,
     )
-    return True, purchase_out(p, program.pending_days)
+
+
+def _window(program: Program, now: datetime) -> tuple[datetime, datetime]:
+    start, end = window(program.qualification_period, now)
+    return start, max(end, now)
+
+
+async def _write_and_upgrade(
+    session: AsyncSession,
+    ctx: Context,
+    w: repo.Writes,
+    touched: list[tuple[repo.MemberState, Program, list[TierDef]]],
+    now: datetime,
+) -> int:
+    """One statement for every row, then tier upgrades (as `tiering.upgrade_if_qualified`:
+    at once when the window's credit reaches a higher tier). Returns how many purchases were
+    inserted; when that is not all of them nothing was written and no event is queued."""
+    checks = [(m, p, t, *_window(p, now)) for m, p, t in touched if next_tier(m.tier_rank, t) is not None]
+    inserted, before = await repo.write_purchases(session, w, [m for m, _, _ in touched], [(m.customer_id, s, e) for m, _, _, s, e in checks])
+    if inserted != w.count:
+        return inserted
+    new_credit: dict[uuid.UUID, list[tuple[datetime, Decimal]]] = {}
+    for cid, at, amount in zip(w.credits["c_customer"], w.credits["c_at"], w.credits["c_amount"], strict=True):
+        new_credit.setdefault(cid, []).append((at, amount))
+    upgrades: list[tuple[uuid.UUID, str, int, datetime, datetime]] = []
+    tier_events: list[tuple[EventData, uuid.UUID]] = []
+    for (member, program, tiers, start, end), credit in zip(checks, before, strict=True):
+        credit += sum((amount for at, amount in new_credit.get(member.customer_id, []) if start <= at < end), Decimal(0))
+        best = tier_for(credit, tiers)
+        if best is not None and (member.tier_rank is None or best.rank > member.tier_rank):
+            tier_events.append(
+                (TierChanged(customer_id=member.customer_id, from_tier=member.tier, to_tier=best.name, reason="upgrade", occurred_at=now), member.customer_id)
+            )
+            member.tier, member.tier_rank = best.name, best.rank
+            upgrades.append((member.customer_id, best.name, best.rank, now, review_at(program.qualification_period, now, program.downgrade_grace_days)))
+    await repo.set_tiers(session, upgrades)
+    for data, subject in tier_events:
+        ctx.publish(session, data, subject)
+    await ctx.flush_events(session)
+    return inserted
+
+
+async def record_purchase(session: AsyncSession, body: PurchaseIn, now: datetime, ctx: Context | None = None) -> tuple[bool, PurchaseOut]:
+    """Record a purchase and earn its points. Returns (created, purchase); created is False when
+    the order was already recorded with the same content. Raises 422 for an unknown customer
+    or a currency that is not the program's, 409 for an order id reused with other content;
+    errors are raised before anything is written.
+
+    Statements: the member locked with the known order (one), all rows and the new balances
+    (one, also reading the tier-qualifying credit), the outbox (one); plus the tier change
+    when there is one, and the referral bonus a first purchase releases."""
+    ctx = ctx or Context()
+    member, known, referred = await repo.lock_for_purchase(session, body.customer_id, body.order_id)
+    if member is None or member.erased:
+        raise _unknown_customer(body.customer_id)
+    program, tiers = await ctx.program(session, member.program_id)
+    if body.currency != program.currency:
+        raise _currency_mismatch(program, body.currency)
+    fp, lines_json = _fingerprint_and_lines(body)
+    if known is not None:
+        return False, _replay(known, fp, program)
+    w = repo.Writes()
+    out = await _plan(session, body, member, program, tiers, now, ctx, w, fp, lines_json, None)
+    if await _write_and_upgrade(session, ctx, w, [(member, program, tiers)], now) == 0:
+        # recorded concurrently (for another member) since our read: nothing was written
+        ctx.events = []
+        known = (await repo.known_orders(session, [body.order_id]))[body.order_id]
+        return False, _replay(known, fp, program)
+    if out.first_purchase and referred:
+        await referrals.attach_purchase(session, member.customer_id, out.id, out.occurred_at, program, now)
+    return True, out
 
 
 async def refund(session: AsyncSession, purchase_id: uuid.UUID, body: RefundIn, now: datetime) -> RefundOut:
@@ -302,36 +426,66 @@ async def get_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Purchas
 async def record_batch(
     session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None
 ) -> list[tuple[int, PurchaseOut | None, dict[str, Any] | None]]:
-    """Record many purchases in one transaction, set-based where it matters: the members are
-    locked in one statement, in id order (concurrent batches cannot deadlock); known orders are
-    read in one query; purchases, ledger entries, lots and credits are written in multi-row
-    inserts; tiers are re-evaluated with one grouped query; events go to the outbox in one
-    insert, in item order. A bad item gets its problem and writes nothing (every error is
-    raised before an item writes). A concurrent batch recording the same new order id makes
-    this one fail with 409 `concurrent-order` (retry it: the repeat is idempotent)."""
+    """Record many purchases in one transaction with a constant number of statements: the
+    members locked in one statement, in id order (concurrent batches cannot deadlock); known
+    orders read in one; every purchase, ledger entry, lot, credit and balance written in one;
+    tier upgrades in one; events to the outbox in one multi-row insert, in item order (plus
+    one read of cap usage when the program has caps, and referral bonuses of first purchases).
+    A bad item gets its problem and writes nothing (every error is raised before an item
+    writes). A concurrent batch recording the same new order id makes this one fail with 409
+    `concurrent-order` (retry it: the repeat is idempotent)."""
     ctx = Context(cache)
-    ids = sorted({item.customer_id for item in items})
-    locked = (await session.scalars(select(Member).where(Member.customer_id.in_(ids)).order_by(Member.customer_id).with_for_update())).all()
-    known = (await session.scalars(select(Purchase).where(Purchase.order_id.in_({item.order_id for item in items})))).all()
-    batch = BatchState({m.customer_id: m for m in locked}, {p.order_id: p for p in known})
+    members = await repo.lock_members(session, [item.customer_id for item in items])
+    known = await repo.known_orders(session, [item.order_id for item in items])
+    programs: dict[uuid.UUID, tuple[Program, list[TierDef]]] = {}
+    for m in members.values():
+        if m.program_id not in programs:
+            programs[m.program_id] = await ctx.program(session, m.program_id)
+    caps: _Caps | None = None
+    if any(p.rules.get("caps") for p, _ in programs.values()):
+        keys = sorted(
+            {_Caps.key(item.customer_id, rule, item.occurred_at) for item in items if item.customer_id in members for rule in ("base_spend", "first_purchase")},
+            key=str,
+        )
+        caps = _Caps(dict(zip(keys, await repo.cap_usage(session, keys), strict=True)))
+    w = repo.Writes()
     results: list[tuple[int, PurchaseOut | None, dict[str, Any] | None]] = []
-    touched: dict[uuid.UUID, Member] = {}
+    touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
+    new_orders: dict[str, tuple[str, PurchaseOut]] = {}
+    first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program]] = []
     for item in items:
         try:
-            created, out = await record_purchase(session, item, now, ctx, batch=batch)
-            if created:
-                touched[item.customer_id] = batch.members[item.customer_id]
-            results.append((201 if created else 200, out, None))
+            member = members.get(item.customer_id)
+            if member is None or member.erased:
+                raise _unknown_customer(item.customer_id)
+            program, tiers = programs[member.program_id]
+            if item.currency != program.currency:
+                raise _currency_mismatch(program, item.currency)
+            fp, lines_json = _fingerprint_and_lines(item)
+            seen = known.get(item.order_id)
+            if seen is not None:
+                results.append((200, _replay(seen, fp, program), None))
+                continue
+            fresh = new_orders.get(item.order_id)
+            if fresh is not None:
+                if fresh[0] != fp:
+                    raise ProblemError(
+                        409, "order-id-conflict", f"Order {item.order_id} was already recorded with different content.", purchase_id=str(fresh[1].id)
+                    )
+                results.append((200, fresh[1], None))
+                continue
+            out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
+            new_orders[item.order_id] = (fp, out)
+            touched[member.customer_id] = (member, program, tiers)
+            if out.first_purchase:
+                first_purchases.append((member.customer_id, out.id, out.occurred_at, program))
+            results.append((201, out, None))
         except ProblemError as err:
             results.append((err.status, None, err.to_dict()))
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.") from None
-    await ctx.flush_events(session)
-    referees = await referrals.awaiting(session, [c for c, _, _, _ in batch.first_purchases])
-    for customer_id, purchase_id, at, program in batch.first_purchases:
+    if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
+        raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
+    referees = await referrals.awaiting(session, [c for c, _, _, _ in first_purchases])
+    for customer_id, purchase_id, at, program in first_purchases:
         if customer_id in referees:
             await referrals.attach_purchase(session, customer_id, purchase_id, at, program, now)
-    await upgrade_many(session, [(m, *(await ctx.program(session, m.program_id))) for m in touched.values()], now)
     return results

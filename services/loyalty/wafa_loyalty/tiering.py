@@ -58,30 +58,6 @@ async def upgrade_if_qualified(session: AsyncSession, member: Member, program: P
         member.tier_review_at = review_at(program.qualification_period, now, program.downgrade_grace_days)
 
 
-async def upgrade_many(session: AsyncSession, members: list[tuple[Member, Program, list[TierDef]]], now: datetime) -> None:
-    """`upgrade_if_qualified` for many members, with one grouped credit query per program."""
-    by_program: dict[uuid.UUID, list[tuple[Member, Program, list[TierDef]]]] = {}
-    for row in members:
-        if row[2]:
-            by_program.setdefault(row[1].id, []).append(row)
-    await session.flush()
-    for rows in by_program.values():
-        program = rows[0][1]
-        start, end = window(program.qualification_period, now)
-        ids = [m.customer_id for m, _, _ in rows]
-        stmt = (
-            select(QualifyingCredit.customer_id, func.sum(QualifyingCredit.amount))
-            .where(QualifyingCredit.customer_id.in_(ids), QualifyingCredit.credited_at >= start, QualifyingCredit.credited_at < max(end, now))
-            .group_by(QualifyingCredit.customer_id)
-        )
-        credits = {cid: Decimal(total) for cid, total in (await session.execute(stmt)).all()}
-        for member, _, tiers in rows:
-            best = tier_for(credits.get(member.customer_id, Decimal(0)), tiers)
-            if best is not None and (member.tier_rank is None or best.rank > member.tier_rank):
-                await _change(session, member, best, "upgrade", now)
-                member.tier_review_at = review_at(program.qualification_period, now, program.downgrade_grace_days)
-
-
 async def review(session: AsyncSession, member: Member, program: Program, tiers: list[TierDef], now: datetime) -> bool:
     """At `tier_review_at`: keep the highest tier supported by the period that just ended (or
     by the current window, if that is better); downgrade otherwise. Returns True on a change."""

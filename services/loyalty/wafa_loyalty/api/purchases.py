@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from wafa_loyalty import purchases
 from wafa_loyalty.schemas import BatchIn, BatchItemOut, BatchOut, PurchaseIn, PurchaseOut, RefundIn, RefundOut
@@ -37,7 +37,7 @@ async def record_purchase(body: PurchaseIn, session: SessionDep, runtime: Runtim
     through the return window. 422 for an unknown customer, an unknown currency or one that is
     not the program's, and for non-positive quantities or prices."""
     created, out = await purchases.record_purchase(session, body, runtime.clock.now(), purchases.Context(program_cache(runtime)))
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    return Response(out.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
 
 
 @router.post("/batch", response_model=BatchOut, dependencies=[require("loyalty:write")])
@@ -48,12 +48,14 @@ async def record_batch(body: BatchIn, session: SessionDep, runtime: RuntimeDep) 
         raise ProblemError(413, "batch-too-large", f"At most {runtime.settings.max_batch_purchases} purchases per call.")
     results = await purchases.record_batch(session, body.purchases, runtime.clock.now(), program_cache(runtime))
     items = [BatchItemOut(index=i, status=status, purchase=out, error=err) for i, (status, out, err) in enumerate(results)]
-    return BatchOut(
+    out = BatchOut(
         created=sum(1 for i in items if i.status == 201),
         replayed=sum(1 for i in items if i.status == 200),
         failed=sum(1 for i in items if i.status >= 400),
         items=items,
     )
+    # serialised once by pydantic (not validated again against `response_model`)
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{purchase_id}", response_model=PurchaseOut, dependencies=[require("loyalty:read")])

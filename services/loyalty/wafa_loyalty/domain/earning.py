@@ -68,6 +68,42 @@ def product_multiplier(line: Line, rules: dict[str, Any], at: datetime) -> Decim
     return Decimal(1)
 
 
+ONE = Decimal(1)
+_Window = tuple[Decimal, datetime | None, datetime | None]
+_COMPILED: dict[int, tuple[dict[str, Any], dict[str, dict[str, list[_Window]]]]] = {}
+
+
+def _compiled(rules: dict[str, Any]) -> dict[str, dict[str, list[_Window]]]:
+    """The product rules indexed by match value, with parsed windows and multipliers (cached
+    per rules object: a program's rules are read once and shared)."""
+    hit = _COMPILED.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    out: dict[str, dict[str, list[_Window]]] = {}
+    for key in ("sku_multipliers", "category_multipliers"):
+        index: dict[str, list[_Window]] = out.setdefault(key, {})
+        for rule in rules.get(key, []):
+            start, end = rule.get("valid_from"), rule.get("valid_until")
+            index.setdefault(rule["match"], []).append(
+                (Decimal(str(rule["multiplier"])), datetime.fromisoformat(start) if start else None, datetime.fromisoformat(end) if end else None)
+            )
+    if len(_COMPILED) > 256:
+        _COMPILED.clear()
+    _COMPILED[id(rules)] = (rules, out)
+    return out
+
+
+def _multiplier(line: Line, compiled: dict[str, dict[str, list[_Window]]], at: datetime) -> Decimal:
+    """`product_multiplier` on compiled rules (same result, in the same order of precedence)."""
+    for key, value in (("sku_multipliers", line.sku), ("category_multipliers", line.category)):
+        if value is None:
+            continue
+        for multiplier, start, end in compiled[key].get(value, ()):
+            if (start is None or at >= start) and (end is None or at < end):
+                return multiplier
+    return ONE
+
+
 def compute_earning(
     *,
     lines: list[Line],
@@ -79,7 +115,8 @@ def compute_earning(
     occurred_at: datetime,
     first_purchase: bool,
 ) -> Earning:
-    raw = sum((line.amount * earn_rate * product_multiplier(line, rules, occurred_at) for line in lines), Decimal(0))
+    compiled = _compiled(rules)
+    raw = sum((line.amount * earn_rate * _multiplier(line, compiled, occurred_at) for line in lines), Decimal(0))
     detail = {"spend_points": str(raw), "tier_multiplier": str(tier_multiplier)}
     points = raw * tier_multiplier
     birthday = rules.get("birthday_multiplier")

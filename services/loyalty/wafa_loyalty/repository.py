@@ -1,0 +1,276 @@
+"""Set-based queries of the purchase path: a constant number of statements per purchase or batch.
+
+- `lock_for_purchase`: the member row locked (`FOR UPDATE`), a known order and whether a referral
+  bonus awaits the member's first purchase, one statement.
+- `lock_members` + `known_orders`: the same for a batch (members locked in id order).
+- `write_purchases`: one statement (data-modifying CTEs over `unnest` arrays) that inserts the
+  purchases (`ON CONFLICT (order_id) DO NOTHING`), and only if they were inserted: their ledger
+  entries, point lots and qualifying credits, and the members' new balances; it also returns
+  each requested member's qualifying credit in its window as of before this statement (its
+  snapshot is taken after the member locks are held, so every earlier change is counted).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
+_PURCHASE = "p.id, p.order_id, p.customer_id, p.amount, p.refunded_amount, p.currency, p.occurred_at, p.points, p.qualifying, p.first_purchase, p.fingerprint"
+
+_LOCK_ONE = text(
+    f"SELECT {_MEMBER}, "
+    "m.purchases = 0 AND EXISTS (SELECT 1 FROM referral_bonuses r WHERE r.referee_id = m.customer_id AND r.state = 'awaiting_purchase'), "
+    f"{_PURCHASE.replace('p.', 'k.')} FROM members m LEFT JOIN purchases k ON k.order_id = :order_id "
+    "WHERE m.customer_id = :customer_id FOR UPDATE OF m"
+)
+_LOCK_MANY = text(f"SELECT {_MEMBER} FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE")
+_KNOWN = text(f"SELECT {_PURCHASE} FROM purchases p WHERE p.order_id = ANY(CAST(:orders AS text[]))")
+
+_WRITE = text("""
+WITH p AS (
+  INSERT INTO purchases (id, order_id, customer_id, amount, refunded_amount, currency, occurred_at, channel, store, lines, points,
+                         qualifying, first_purchase, fingerprint)
+  SELECT u.id, u.order_id, u.customer_id, u.amount, 0, u.currency, u.occurred_at, u.channel, u.store, CAST(u.lines AS jsonb), u.points,
+         u.qualifying, u.first_purchase, u.fingerprint
+  FROM unnest(CAST(:p_id AS uuid[]), CAST(:p_order AS text[]), CAST(:p_customer AS uuid[]), CAST(:p_amount AS numeric[]),
+              CAST(:p_currency AS text[]), CAST(:p_at AS timestamptz[]), CAST(:p_channel AS text[]), CAST(:p_store AS text[]),
+              CAST(:p_lines AS text[]), CAST(:p_points AS numeric[]), CAST(:p_qualifying AS numeric[]), CAST(:p_first AS boolean[]),
+              CAST(:p_fingerprint AS text[]))
+       WITH ORDINALITY AS u(id, order_id, customer_id, amount, currency, occurred_at, channel, store, lines, points, qualifying,
+                            first_purchase, fingerprint, ord)
+  WHERE true
+  ORDER BY u.ord
+  ON CONFLICT (order_id) DO NOTHING
+  RETURNING id
+), le AS (
+  INSERT INTO ledger_entries (customer_id, kind, points, pending_delta, balance_after, pending_after, rule, purchase_id, detail, occurred_at)
+  SELECT u.customer_id, u.kind, u.points, u.pending_delta, u.balance_after, u.pending_after, u.rule, u.purchase_id, CAST(u.detail AS jsonb),
+         u.occurred_at
+  FROM unnest(CAST(:l_customer AS uuid[]), CAST(:l_kind AS text[]), CAST(:l_points AS numeric[]), CAST(:l_pending AS numeric[]),
+              CAST(:l_balance AS numeric[]), CAST(:l_pending_after AS numeric[]), CAST(:l_rule AS text[]), CAST(:l_purchase AS uuid[]),
+              CAST(:l_detail AS text[]), CAST(:l_at AS timestamptz[]))
+       WITH ORDINALITY AS u(customer_id, kind, points, pending_delta, balance_after, pending_after, rule, purchase_id, detail, occurred_at, ord)
+  WHERE u.purchase_id IN (SELECT id FROM p)
+  ORDER BY u.ord
+), lo AS (
+  INSERT INTO point_lots (customer_id, purchase_id, rule, points, remaining, state, earned_at, matures_at, expires_at)
+  SELECT u.customer_id, u.purchase_id, u.rule, u.points, u.remaining, u.state, u.earned_at, u.matures_at, u.expires_at
+  FROM unnest(CAST(:o_customer AS uuid[]), CAST(:o_purchase AS uuid[]), CAST(:o_rule AS text[]), CAST(:o_points AS numeric[]),
+              CAST(:o_remaining AS numeric[]), CAST(:o_state AS text[]), CAST(:o_earned AS timestamptz[]), CAST(:o_matures AS timestamptz[]),
+              CAST(:o_expires AS timestamptz[]))
+       WITH ORDINALITY AS u(customer_id, purchase_id, rule, points, remaining, state, earned_at, matures_at, expires_at, ord)
+  WHERE u.purchase_id IN (SELECT id FROM p)
+  ORDER BY u.ord
+), qc AS (
+  INSERT INTO qualifying_credits (customer_id, purchase_id, amount, credited_at)
+  SELECT u.customer_id, u.purchase_id, u.amount, u.credited_at
+  FROM unnest(CAST(:c_customer AS uuid[]), CAST(:c_purchase AS uuid[]), CAST(:c_amount AS numeric[]), CAST(:c_at AS timestamptz[]))
+       WITH ORDINALITY AS u(customer_id, purchase_id, amount, credited_at, ord)
+  WHERE u.purchase_id IN (SELECT id FROM p)
+  ORDER BY u.ord
+), mu AS (
+  UPDATE members AS m
+  SET available = u.available, pending = u.pending, purchases = u.purchases, last_activity_at = u.last_activity_at
+  FROM unnest(CAST(:m_customer AS uuid[]), CAST(:m_available AS numeric[]), CAST(:m_pending AS numeric[]), CAST(:m_purchases AS integer[]),
+              CAST(:m_last AS timestamptz[])) AS u(customer_id, available, pending, purchases, last_activity_at)
+  WHERE m.customer_id = u.customer_id AND (SELECT count(*) FROM p) = :n
+)
+SELECT (SELECT count(*) FROM p) AS inserted,
+       ARRAY(SELECT (SELECT coalesce(sum(q.amount), 0) FROM qualifying_credits q
+                     WHERE q.customer_id = w.customer_id AND q.credited_at >= w.w_start AND q.credited_at < w.w_end)
+             FROM unnest(CAST(:w_customer AS uuid[]), CAST(:w_start AS timestamptz[]), CAST(:w_end AS timestamptz[]))
+                  WITH ORDINALITY AS w(customer_id, w_start, w_end, ord)
+             ORDER BY w.ord) AS credits
+""")
+
+_SET_TIERS = text("""
+UPDATE members AS m SET tier = u.tier, tier_rank = u.tier_rank, tier_since = u.since, tier_review_at = u.review_at
+FROM unnest(CAST(:customer AS uuid[]), CAST(:tier AS text[]), CAST(:rank AS integer[]), CAST(:since AS timestamptz[]),
+            CAST(:review AS timestamptz[])) AS u(customer_id, tier, tier_rank, since, review_at)
+WHERE m.customer_id = u.customer_id
+""")
+
+_CAP_USAGE = text("""
+SELECT (SELECT coalesce(sum(e.points + e.pending_delta), 0) FROM ledger_entries e
+        WHERE e.customer_id = w.customer_id AND e.rule = w.rule AND e.kind IN ('earn', 'pending')
+          AND e.occurred_at >= w.w_start AND e.occurred_at < w.w_end)
+FROM unnest(CAST(:customer AS uuid[]), CAST(:rule AS text[]), CAST(:start AS timestamptz[]), CAST(:end AS timestamptz[]))
+     WITH ORDINALITY AS w(customer_id, rule, w_start, w_end, ord)
+ORDER BY w.ord
+""")
+
+
+@dataclass
+class MemberState:
+    """The locked member row, changed in memory and written back by `write_purchases`."""
+
+    customer_id: uuid.UUID
+    program_id: uuid.UUID
+    birth_date: date | None
+    tier: str | None
+    tier_rank: int | None
+    available: Decimal
+    pending: Decimal
+    purchases: int
+    last_activity_at: datetime | None
+    erased: bool
+
+
+@dataclass
+class KnownPurchase:
+    id: uuid.UUID
+    order_id: str
+    customer_id: uuid.UUID
+    amount: Decimal
+    refunded_amount: Decimal
+    currency: str
+    occurred_at: datetime
+    points: Decimal
+    qualifying: Decimal
+    first_purchase: bool
+    fingerprint: str
+
+
+def _member(row: Any) -> MemberState:
+    return MemberState(*row[:10])
+
+
+async def lock_for_purchase(session: AsyncSession, customer_id: uuid.UUID, order_id: str) -> tuple[MemberState | None, KnownPurchase | None, bool]:
+    """The member locked until the transaction ends, the order if it is already recorded, and
+    whether a referral bonus awaits this member's first purchase."""
+    row = (await session.execute(_LOCK_ONE, {"customer_id": customer_id, "order_id": order_id})).first()
+    if row is None:
+        return None, None, False
+    return _member(row), (KnownPurchase(*row[11:]) if row[11] is not None else None), bool(row[10])
+
+
+async def lock_members(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, MemberState]:
+    """Lock these members in id order (concurrent batches cannot deadlock)."""
+    rows = (await session.execute(_LOCK_MANY, {"ids": sorted(set(ids))})).all()
+    return {r[0]: _member(r) for r in rows}
+
+
+async def known_orders(session: AsyncSession, order_ids: list[str]) -> dict[str, KnownPurchase]:
+    rows = (await session.execute(_KNOWN, {"orders": list(set(order_ids))})).all()
+    return {r[1]: KnownPurchase(*r) for r in rows}
+
+
+async def cap_usage(session: AsyncSession, keys: list[tuple[uuid.UUID, str, datetime, datetime]]) -> list[Decimal]:
+    """Points already earned per (member, rule, [start, end)), in the order of `keys`."""
+    if not keys:
+        return []
+    cols = list(zip(*keys, strict=True))
+    rows = (await session.execute(_CAP_USAGE, {"customer": list(cols[0]), "rule": list(cols[1]), "start": list(cols[2]), "end": list(cols[3])})).all()
+    return [Decimal(r[0]) for r in rows]
+
+
+_P_KEYS: tuple[str, ...] = (
+    "p_id",
+    "p_order",
+    "p_customer",
+    "p_amount",
+    "p_currency",
+    "p_at",
+    "p_channel",
+    "p_store",
+    "p_lines",
+    "p_points",
+    "p_qualifying",
+    "p_first",
+    "p_fingerprint",
+)
+_L_KEYS: tuple[str, ...] = ("l_customer", "l_kind", "l_points", "l_pending", "l_balance", "l_pending_after", "l_rule", "l_purchase", "l_detail", "l_at")
+_O_KEYS: tuple[str, ...] = ("o_customer", "o_purchase", "o_rule", "o_points", "o_remaining", "o_state", "o_earned", "o_matures", "o_expires")
+_C_KEYS: tuple[str, ...] = ("c_customer", "c_purchase", "c_amount", "c_at")
+
+
+@dataclass
+class Writes:
+    """Rows of one `write_purchases` statement, column by column."""
+
+    purchases: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _P_KEYS})
+    ledger: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _L_KEYS})
+    lots: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _O_KEYS})
+    credits: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _C_KEYS})
+
+    @property
+    def count(self) -> int:
+        return len(self.purchases["p_id"])
+
+
+def _append(columns: dict[str, list[Any]], values: tuple[Any, ...]) -> None:
+    for key, value in zip(columns, values, strict=True):
+        columns[key].append(value)
+
+
+def add_purchase(w: Writes, *values: Any) -> None:
+    _append(w.purchases, values)
+
+
+def add_ledger(w: Writes, *values: Any) -> None:
+    _append(w.ledger, values)
+
+
+def add_lot(w: Writes, *values: Any) -> None:
+    _append(w.lots, values)
+
+
+def add_credit(w: Writes, *values: Any) -> None:
+    _append(w.credits, values)
+
+
+async def write_purchases(
+    session: AsyncSession, w: Writes, members: list[MemberState], windows: list[tuple[uuid.UUID, datetime, datetime]]
+) -> tuple[int, list[Decimal]]:
+    """Write everything in one statement. Returns how many purchases were inserted (the others'
+    order ids were recorded concurrently: then nothing else was written) and the qualifying
+    credit of each `windows` entry before this statement."""
+    params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, "n": w.count}
+    params.update(
+        m_customer=[m.customer_id for m in members],
+        m_available=[m.available for m in members],
+        m_pending=[m.pending for m in members],
+        m_purchases=[m.purchases for m in members],
+        m_last=[m.last_activity_at for m in members],
+        w_customer=[c for c, _, _ in windows],
+        w_start=[s for _, s, _ in windows],
+        w_end=[e for _, _, e in windows],
+    )
+    row = (await session.execute(_WRITE, params)).one()
+    return int(row[0]), [Decimal(c) for c in row[1]]
+
+
+async def set_tiers(session: AsyncSession, rows: list[tuple[uuid.UUID, str, int, datetime, datetime]]) -> None:
+    if rows:
+        cols = list(zip(*rows, strict=True))
+        await session.execute(
+            _SET_TIERS, {"customer": list(cols[0]), "tier": list(cols[1]), "rank": list(cols[2]), "since": list(cols[3]), "review": list(cols[4])}
+        )
+
+
+_VIEW = text("""
+SELECT m.program_id, m.tier, m.tier_rank, m.tier_since, m.tier_review_at, m.subscription_tier, m.subscription_ends_at, m.available, m.pending,
+       m.last_activity_at,
+       (SELECT coalesce(sum(q.amount), 0) FROM qualifying_credits q
+        WHERE q.customer_id = m.customer_id AND q.credited_at >= :cal_start AND q.credited_at < :cal_end) AS credit_calendar,
+       (SELECT coalesce(sum(q.amount), 0) FROM qualifying_credits q
+        WHERE q.customer_id = m.customer_id AND q.credited_at >= :roll_start AND q.credited_at < :roll_end) AS credit_rolling,
+       (SELECT coalesce(sum(l.remaining), 0) FROM point_lots l
+        WHERE l.customer_id = m.customer_id AND l.state = 'available' AND l.remaining > 0 AND l.expires_at <= :horizon) AS expiring
+FROM members m WHERE m.customer_id = :customer_id
+""")
+
+
+async def member_view_row(session: AsyncSession, customer_id: uuid.UUID, windows: dict[str, tuple[datetime, datetime]], horizon: datetime) -> Any | None:
+    """The member with its qualifying credit in both kinds of window (calendar year, rolling 12
+    months: the program decides which counts) and its points expiring before `horizon`; one statement."""
+    (cal_start, cal_end), (roll_start, roll_end) = windows["calendar_year"], windows["rolling_12m"]
+    params = {"customer_id": customer_id, "cal_start": cal_start, "cal_end": cal_end, "roll_start": roll_start, "roll_end": roll_end, "horizon": horizon}
+    return (await session.execute(_VIEW, params)).first()
