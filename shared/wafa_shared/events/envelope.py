@@ -46,8 +46,10 @@ class Event(BaseModel):
 
 
 def new_event(data: EventData, *, source: str, subject: object | None, time: datetime | None = None) -> Event:
-    """Wrap a typed payload in an envelope."""
-    return Event(
+    """Wrap a typed payload in an envelope. `data` was validated when it was built, so the
+    envelope is constructed without validating it again (this sits on every write path)."""
+    return Event.model_construct(
+        id=uuid.uuid4(),
         type=data.event_type,
         source=source,
         subject=str(subject) if subject is not None else None,
