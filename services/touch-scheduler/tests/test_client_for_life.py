@@ -18,7 +18,8 @@ RIYADH = ZoneInfo("Asia/Riyadh")
 
 
 async def test_a_new_customer_with_a_birthday_gets_exactly_the_client_for_life_schedule(wafa_service) -> None:
-    async with wafa_service("touch-scheduler", clock=ManualClock(T0)) as svc:
+    # A look-ahead window longer than the plan, so the announce job publishes all 33 at once.
+    async with wafa_service("touch-scheduler", clock=ManualClock(T0), announce_window_days=400) as svc:
         cid = customer_id()
         await register(svc, cid, T0, quiet=(time(20, 0), time(11, 0)))
         await wait_profile(svc, cid, 5)
@@ -46,9 +47,45 @@ async def test_a_new_customer_with_a_birthday_gets_exactly_the_client_for_life_s
             if not (cursor := page["next_cursor"]):
                 break
         assert paged == [t["id"] for t in items]
+        r = await svc.client.post("/v1/ops/jobs/announce-due-touches/run", headers=svc.auth())
+        assert r.status_code == 200 and r.json()["result"] == {"announced": 33}, r.text
         events = await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=lambda evs: sum(e.type == "touch.scheduled" for e in evs) >= 33)
         enrolled = [e for e in events if e.type == "touch.plan.enrolled"]
         assert len(enrolled) == 1 and enrolled[0].data["holdout"] is False and enrolled[0].data["plan_key"] == "client-for-life"
+        scheduled = {e.data["touch_id"]: e.data["due_at"] for e in events if e.type == "touch.scheduled"}
+        assert scheduled == {t["id"]: t["due_at"] for t in items}
+        r = await svc.client.post("/v1/ops/jobs/announce-due-touches/run", headers=svc.auth())
+        assert r.json()["result"] == {"announced": 0}  # each touch is announced once
+
+
+async def test_touches_are_announced_only_when_they_come_due_within_the_look_ahead_window(wafa_service) -> None:
+    clock = ManualClock(T0)
+    async with wafa_service("touch-scheduler", clock=clock) as svc:  # default window: 7 days
+        cid = customer_id()
+        await register(svc, cid, T0)
+        await wait_profile(svc, cid, 5)
+        await first_purchase(svc, cid, T0)
+        items = await wait_touches(svc, cid, 33)  # the API shows the whole year at once
+        dues = {t["id"]: datetime.fromisoformat(t["due_at"]) for t in items}
+        await svc.wait_for_event("wafa.touch", lambda e: e.type == "touch.plan.enrolled" and e.subject == str(cid))
+
+        async def announce() -> int:
+            r = await svc.client.post("/v1/ops/jobs/announce-due-touches/run", headers=svc.auth())
+            assert r.status_code == 200, r.text
+            return int(r.json()["result"]["announced"])
+
+        expected: set[str] = set()
+        for days in (0, 0, 30, 100, 100, 370):
+            clock.set(T0 + timedelta(days=days))
+            newly = {tid for tid, due in dues.items() if due <= clock.now() + timedelta(days=7)} - expected
+            assert await announce() == len(newly), days
+            expected |= newly
+            n = len(expected)
+            until = lambda evs, n=n: sum(e.type == "touch.scheduled" for e in evs) >= n  # noqa: E731
+            events = await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=until)
+            announced = [e.data["touch_id"] for e in events if e.type == "touch.scheduled"]
+            assert sorted(announced) == sorted(expected), days  # each once, none ahead of the window
+        assert 0 < len({t for t, d in dues.items() if d <= T0 + timedelta(days=7)}) < 33 and expected == set(dues)
 
 
 async def test_a_second_first_purchase_event_does_not_enrol_the_customer_twice(wafa_service) -> None:
@@ -59,7 +96,7 @@ async def test_a_second_first_purchase_event_does_not_enrol_the_customer_twice(w
         await first_purchase(svc, cid, T0)
         await wait_touches(svc, cid, 33)
         await first_purchase(svc, cid, T0)
-        await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=lambda evs: len(evs) >= 34)
+        await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=lambda evs: any(e.type == "touch.plan.enrolled" for e in evs))
         # a later trigger (at-risk) proves the first-purchase duplicate was consumed before it
         from wafa_shared.events.analytics import CustomerAtRisk
 

@@ -14,7 +14,7 @@ from wafa_touch import events
 from wafa_touch.api import ROUTERS
 from wafa_touch.enrolment import seed_builtin_plans
 from wafa_touch.events import CONSUMERS
-from wafa_touch.jobs import DISPATCH, jobs
+from wafa_touch.jobs import ANNOUNCE, DISPATCH, jobs
 from wafa_touch.settings import Settings
 
 SPEC = ServiceSpec(
@@ -25,7 +25,7 @@ SPEC = ServiceSpec(
     topic="wafa.touch",
     routers=ROUTERS,
     consumers=CONSUMERS,
-    jobs=[DISPATCH],
+    jobs=[DISPATCH, ANNOUNCE],
 )
 
 __all__ = ["SPEC", "Settings", "create_app"]
@@ -34,7 +34,7 @@ __all__ = ["SPEC", "Settings", "create_app"]
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     events.configure(settings)
-    app = build_app(replace(SPEC, jobs=jobs(settings.dispatch_interval_s)), settings, clock)
+    app = build_app(replace(SPEC, jobs=jobs(settings.dispatch_interval_s, settings.announce_interval_s)), settings, clock)
     inner = app.router.lifespan_context
 
     @asynccontextmanager

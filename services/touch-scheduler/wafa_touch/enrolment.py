@@ -7,19 +7,22 @@ changes nothing. Holdout customers are recorded and get no plan touches.
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.events.touch import PlanEnrolled, TouchScheduled, TouchSkipped
 from wafa_touch import repository as repo
 from wafa_touch.domain.builtin_plans import BUILTIN_PLANS
 from wafa_touch.domain.fatigue import Policy
-from wafa_touch.domain.holdout import bucket, in_holdout
-from wafa_touch.domain.timing import Facts, TouchDef, materialise
+from wafa_touch.domain.holdout import BUCKETS, bucket
+from wafa_touch.domain.timing import Facts, TouchDef, materialise, materialise_many
 from wafa_touch.models import CustomerProfile, Plan, Touch
 from wafa_touch.outbox_batch import publish_many
 from wafa_touch.policy import load_policy
@@ -95,6 +98,28 @@ class EnrolResult:
     touches: int
 
 
+# Columns of a materialised touch, in record order: its id, the enrolment's, the definition's
+# (constant for every touch of the definition), then the touch's own.
+_ENROLMENT_COLUMNS = ("customer_id", "plan_id", "enrolment_id", "payload")
+_DEF_COLUMNS = ("def_key", "channel", "content_key", "key_message", "referral_cta", "cost", "priority", "sla_hours", "attempts", "status")
+MATERIALISED_COLUMNS = ("id", *_ENROLMENT_COLUMNS, *_DEF_COLUMNS, "seq", "reason", "due_at", "original_due_at", "window_end")
+
+
+def ordered_ids(n: int) -> list[str]:
+    """`n` new ids (UUIDv7 layout, as text), increasing: Unix time in ms, random bits, then a
+    counter from a random start. Time-ordered ids land on the right edge of the primary-key
+    and `enrolment_id` indexes instead of random pages, which makes the COPY of a year of
+    touches about a third faster than random UUIDs (and keeps it so as the table grows)."""
+    ms = f"{int(time.time() * 1000):012x}"
+    prefix = f"{ms[:8]}-{ms[8:]}-7{secrets.randbits(12):03x}-{0x8000 | secrets.randbits(14):04x}-"
+    start = secrets.randbits(47)
+    return [f"{prefix}{start + k:012x}" for k in range(n)]
+
+
+def _def_values(d: TouchDef, status: str) -> tuple[Any, ...]:
+    return (d.key, d.channel, d.content_key, d.key_message, d.referral_cta, d.cost, d.priority, d.sla_hours, 0, status)
+
+
 async def enrol_many(
     session: AsyncSession,
     plan: Plan,
@@ -105,110 +130,97 @@ async def enrol_many(
     default_country: str | None,
     profiles: dict[uuid.UUID, CustomerProfile] | None = None,
 ) -> list[EnrolResult]:
-    """Enrol customers in `plan` and materialise their next 12 months of touches, set-based.
-    Erased customers and those already enrolled are left out."""
+    """Enrol customers in `plan` and materialise their next 12 months of touches, set-based:
+    one statement for the enrolments, the schedules of all of them computed in one pass
+    (`materialise_many`), one COPY for all their touches, one outbox insert per 2,000 events,
+    whatever the number of customers.
+    Erased customers and those already enrolled are left out.
+
+    Events: `touch.plan.enrolled` per enrolment and `touch.skipped` for a touch that cannot be
+    dated; `touch.scheduled` is published later, when the touch comes due within the
+    look-ahead window (`announce.announce_due`)."""
     if profiles is None:
         profiles = await repo.profiles(session, {r.customer_id for r in requests})
     policy = await load_policy(session, default_tz)
     defs = plan_defs(plan)
-    by_key = {d.key: d for d in defs}
+    threshold = int(plan.holdout_pct * BUCKETS / 100)
     rows: list[dict[str, Any]] = []
-    meta: dict[uuid.UUID, EnrolRequest] = {}
-    for r in requests:
-        prof = profiles.get(r.customer_id)
-        if prof is not None and prof.erased_at is not None:
-            continue
+    wanted = [r for r in requests if (p := profiles.get(r.customer_id)) is None or p.erased_at is None]
+    for r, eid in zip(wanted, ordered_ids(len(wanted)), strict=True):
         ref = f":{r.trigger_ref}" if plan.repeatable and r.trigger_ref else ""
-        eid = uuid.uuid4()
-        hold = in_holdout(plan.key, r.customer_id, plan.holdout_pct)
+        b = bucket(plan.key, r.customer_id)
+        hold = b < threshold
         rows.append(
             {
-                "id": eid,
+                "id": uuid.UUID(eid),
                 "plan_id": plan.id,
                 "customer_id": r.customer_id,
                 "dedupe_key": f"{plan.id}:{r.customer_id}{ref}",
                 "status": "holdout" if hold else "active",
                 "holdout": hold,
-                "bucket": bucket(plan.key, r.customer_id),
+                "bucket": b,
                 "trigger": r.trigger,
                 "anchor_at": r.anchor_at,
                 "enrolled_at": now,
-                "ended_at": None,
+                "request": r,
             }
         )
-        meta[eid] = r
     inserted = await repo.insert_enrolments(session, rows)
-    touches: list[dict[str, Any]] = []
-    events: list[tuple[Any, object]] = []
-    results: list[EnrolResult] = []
-    for row in rows:
-        eid = row["id"]
-        if eid not in inserted:
-            continue
-        r = meta[eid]
-        events.append(
-            (
-                PlanEnrolled(
-                    enrolment_id=eid, customer_id=r.customer_id, plan_id=plan.id, plan_key=plan.key, holdout=row["holdout"], trigger=r.trigger, enrolled_at=now
-                ),
-                r.customer_id,
-            )
+    rows = [row for row in rows if row["id"] in inserted]
+    events: list[tuple[Any, object]] = [
+        (
+            PlanEnrolled(
+                enrolment_id=row["id"],
+                customer_id=row["customer_id"],
+                plan_id=plan.id,
+                plan_key=plan.key,
+                holdout=row["holdout"],
+                trigger=row["trigger"],
+                enrolled_at=now,
+            ),
+            row["customer_id"],
         )
-        if row["holdout"]:
-            results.append(EnrolResult(eid, r.customer_id, True, 0))
-            continue
-        planned = materialise(
-            defs, facts_of(profiles.get(r.customer_id), policy), r.anchor_at, default_tz=policy.default_time_zone, default_country=default_country
-        )
-        for p in planned:
-            d = by_key[p.def_key]
-            tid = uuid.uuid4()
-            touches.append(
-                {
-                    "id": tid,
-                    "customer_id": r.customer_id,
-                    "plan_id": plan.id,
-                    "enrolment_id": eid,
-                    "def_key": d.key,
-                    "seq": p.seq,
-                    "channel": d.channel,
-                    "content_key": d.content_key,
-                    "key_message": d.key_message,
-                    "referral_cta": d.referral_cta,
-                    "cost": d.cost,
-                    "priority": d.priority,
-                    "sla_hours": d.sla_hours,
-                    "status": "scheduled" if p.due_at else "skipped",
-                    "reason": p.skip_reason,
-                    "due_at": p.due_at,
-                    "original_due_at": p.due_at,
-                    "window_end": p.window_end,
-                    "sent_at": None,
-                    "completed_at": None,
-                    "attempts": 0,
-                    "next_attempt_at": None,
-                    "delivery_status": None,
-                    "payload": r.payload or {},
-                }
+        for row in rows
+    ]
+    treated = [row for row in rows if not row["holdout"]]
+    facts_cache: dict[uuid.UUID, Facts] = {}
+
+    def facts(cid: uuid.UUID) -> Facts:
+        f = facts_cache.get(cid)
+        if f is None:
+            f = facts_cache[cid] = facts_of(profiles.get(cid), policy)
+        return f
+
+    planned = materialise_many(
+        defs, [(facts(row["customer_id"]), row["anchor_at"]) for row in treated], default_tz=policy.default_time_zone, default_country=default_country
+    )
+    scheduled_values = [_def_values(d, "scheduled") for d in defs]
+    skipped_values = [_def_values(d, "skipped") for d in defs]
+    records: list[tuple[Any, ...]] = []
+    counts: dict[uuid.UUID, int] = {}
+    ids = iter(ordered_ids(sum(len(touches) for touches in planned)))
+    for row, touches in zip(treated, planned, strict=True):
+        req: EnrolRequest = row["request"]
+        payload = orjson.dumps(req.payload).decode() if req.payload else "{}"
+        head = (row["customer_id"], plan.id, row["id"], payload)
+        counts[row["id"]] = len(touches)
+        for i, seq, at, end, reason in touches:
+            tid = next(ids)
+            if at is not None:
+                records.append((tid, *head, *scheduled_values[i], seq, None, at, at, end))
+                continue
+            records.append((tid, *head, *skipped_values[i], seq, reason, None, None, None))
+            events.append(
+                (
+                    TouchSkipped(
+                        touch_id=uuid.UUID(tid), customer_id=row["customer_id"], plan_id=plan.id, channel=defs[i].channel, reason=reason or "", skipped_at=now
+                    ),
+                    row["customer_id"],
+                )
             )
-            if p.due_at is not None:
-                events.append(
-                    (
-                        TouchScheduled(touch_id=tid, customer_id=r.customer_id, plan_id=plan.id, channel=d.channel, due_at=p.due_at),
-                        r.customer_id,
-                    )
-                )
-            else:
-                events.append(
-                    (
-                        TouchSkipped(touch_id=tid, customer_id=r.customer_id, plan_id=plan.id, channel=d.channel, reason=p.skip_reason or "", skipped_at=now),
-                        r.customer_id,
-                    )
-                )
-        results.append(EnrolResult(eid, r.customer_id, False, len(planned)))
-    await repo.insert_touches(session, touches)
+    await repo.copy_touches(session, MATERIALISED_COLUMNS, records)
     await publish_many(session, events, time=now)
-    return results
+    return [EnrolResult(row["id"], row["customer_id"], row["holdout"], counts.get(row["id"], 0)) for row in rows]
 
 
 async def enrol(session: AsyncSession, plan: Plan, request: EnrolRequest, now: datetime, *, default_tz: str, default_country: str | None) -> EnrolResult | None:
@@ -248,7 +260,9 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
     """Re-date the touches that depend on the customer's facts (birthday, personal dates,
     country holidays) after those facts changed or arrived late: a touch skipped for a missing
     birth date is scheduled once the birth date is known; a changed birthday moves its card.
-    Only future, not-yet-dispatched touches change. Returns how many touches changed."""
+    Only future, not-yet-dispatched touches change. A re-dated touch already announced is
+    announced again with its new date; others wait for the look-ahead window. Returns how many
+    touches changed."""
     enrolments = [e for e in await repo.customer_enrolments(session, customer_id) if e.status == "active"]
     if not enrolments:
         return 0
@@ -269,8 +283,13 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
             if t is None or (p.due_at == t.due_at and p.skip_reason == t.reason):
                 continue
             if p.due_at is not None and p.due_at > now:
-                changed.append({"id": t.id, "status": "scheduled", "reason": None, "due_at": p.due_at, "original_due_at": p.due_at, "window_end": p.window_end})
-                events.append((TouchScheduled(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, due_at=p.due_at), customer_id))
+                change: dict[str, Any] = {"id": t.id, "status": "scheduled", "reason": None, "due_at": p.due_at, "original_due_at": p.due_at}
+                change.update(window_end=p.window_end, scheduled_announced_at=None)
+                if t.scheduled_announced_at is not None:  # analytics saw the old date: correct it now
+                    change["scheduled_announced_at"] = now
+                    events.append((TouchScheduled(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, due_at=p.due_at), customer_id))
+                # else it is announced when it comes due within the look-ahead window
+                changed.append(change)
             elif t.status == "scheduled":
                 reason = p.skip_reason or "date-passed"
                 changed.append({"id": t.id, "status": "skipped", "reason": reason})

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Time, func
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Time, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -86,7 +86,8 @@ class Touch(Base):
     __table_args__ = (
         Index("ix_touches_status_due", "status", "due_at"),
         Index("ix_touches_customer_due", "customer_id", "due_at"),
-        Index("ix_touches_customer_sent", "customer_id", "sent_at"),
+        Index("ix_touches_customer_sent", "customer_id", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+        Index("ix_touches_unannounced", "due_at", postgresql_where=text("status = 'scheduled' AND scheduled_announced_at IS NULL")),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -112,6 +113,9 @@ class Touch(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # When `touch.scheduled` was published: once the touch is due within the look-ahead window
+    # (`announce_window_days`), not at materialisation. NULL: not announced yet.
+    scheduled_announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -59,6 +59,7 @@ async def schedule_one_off(
         "next_attempt_at": None,
         "delivery_status": None,
         "payload": payload,
+        "scheduled_announced_at": at,  # due at once: announced now, not by the look-ahead job
     }
     await repo.insert_touches(session, [row])
     await publish(session, TouchScheduled(touch_id=touch_id, customer_id=customer_id, channel=channel, due_at=at), subject=customer_id, time=at)

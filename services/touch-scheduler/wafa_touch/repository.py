@@ -55,14 +55,6 @@ async def insert_plans_if_missing(session: AsyncSession, rows: list[dict[str, An
     await session.execute(pg_insert(Plan).values(rows).on_conflict_do_nothing(index_elements=[Plan.key]))
 
 
-async def insert_enrolments(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert enrolments, ignoring duplicates on `dedupe_key`; returns the ids inserted."""
-    if not rows:
-        return set()
-    result = await session.execute(pg_insert(Enrolment).values(rows).on_conflict_do_nothing(index_elements=[Enrolment.dedupe_key]).returning(Enrolment.id))
-    return set(result.scalars().all())
-
-
 TOUCH_COLUMNS = (
     "id", "customer_id", "plan_id", "enrolment_id", "def_key", "seq", "channel", "content_key", "key_message", "referral_cta", "cost", "priority",
     "sla_hours", "status", "reason", "due_at", "original_due_at", "window_end", "sent_at", "completed_at", "attempts", "next_attempt_at",
@@ -70,17 +62,73 @@ TOUCH_COLUMNS = (
 )  # fmt: skip
 
 
-async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert touches with COPY (in the session's transaction): materialising a year of touches
-    for thousands of enrolments is millions of rows."""
-    if not rows:
+async def copy_touches(session: AsyncSession, columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
+    """COPY touch records (tuples in the order of `columns`; `payload` as JSON text) in the
+    session's transaction. Columns left out take their defaults (the id: `gen_random_uuid()`)."""
+    if not records:
         return
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    records = [tuple(orjson.dumps(r[c]).decode() if c == "payload" else r[c] for c in TOUCH_COLUMNS) for r in rows]
-    await driver.copy_records_to_table("touches", records=records, columns=list(TOUCH_COLUMNS))
+    await driver.copy_records_to_table("touches", records=records, columns=list(columns))
+
+
+async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert touches (dicts with the same keys, e.g. `TOUCH_COLUMNS`) with COPY."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    await copy_touches(session, columns, [tuple(orjson.dumps(r[c]).decode() if c == "payload" else r[c] for c in columns) for r in rows])
+
+
+_INSERT_ENROLMENTS = text(
+    """
+    INSERT INTO enrolments (id, plan_id, customer_id, dedupe_key, status, holdout, bucket, trigger, anchor_at, enrolled_at)
+    SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:plan_id AS uuid[]), CAST(:customer_id AS uuid[]), CAST(:dedupe_key AS text[]),
+      CAST(:status AS text[]), CAST(:holdout AS boolean[]), CAST(:bucket AS int[]), CAST(:trigger AS text[]),
+      CAST(:anchor_at AS timestamptz[]), CAST(:enrolled_at AS timestamptz[]))
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+async def insert_enrolments(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert enrolments in one statement whatever their number, ignoring duplicates on
+    `dedupe_key`; returns the ids inserted."""
+    if not rows:
+        return set()
+    await session.flush()
+    cols = ("id", "plan_id", "customer_id", "dedupe_key", "status", "holdout", "bucket", "trigger", "anchor_at", "enrolled_at")
+    result = await session.execute(_INSERT_ENROLMENTS, {c: [r[c] for r in rows] for c in cols})
+    return set(result.scalars().all())
+
+
+_ANNOUNCE = text(
+    """
+    WITH due AS (
+      SELECT id FROM touches
+      WHERE status = 'scheduled' AND scheduled_announced_at IS NULL AND due_at <= :horizon
+      ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    UPDATE touches t SET scheduled_announced_at = :now
+    FROM due WHERE t.id = due.id
+    RETURNING t.id, t.customer_id, t.plan_id, t.channel, t.due_at
+    """
+)
+
+
+async def mark_announced(session: AsyncSession, now: datetime, horizon: datetime, limit: int) -> list[Any]:
+    """Claim up to `limit` scheduled touches due by `horizon` not announced yet (SKIP LOCKED:
+    replicas share the work) and mark them announced at `now`; returns (id, customer_id,
+    plan_id, channel, due_at) of each."""
+    return list((await session.execute(_ANNOUNCE, {"now": now, "horizon": horizon, "limit": limit})).all())
+
+
+async def set_announced(session: AsyncSession, ids: list[uuid.UUID], now: datetime) -> None:
+    if ids:
+        await session.execute(update(Touch).where(Touch.id.in_(ids)).values(scheduled_announced_at=now))
 
 
 async def active_enrolment(session: AsyncSession, plan_id: uuid.UUID, customer_id: uuid.UUID) -> Enrolment | None:

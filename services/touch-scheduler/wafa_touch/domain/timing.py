@@ -186,67 +186,124 @@ def supported_calendars() -> set[str]:
     return set(holidays.list_supported_countries())
 
 
+# One planned touch in bulk form: (index of its definition, seq, due_at, window_end, skip reason).
+PlannedRow = tuple[int, int, datetime | None, datetime | None, str | None]
+
+
 def materialise(defs: list[TouchDef], facts: Facts, anchor: datetime, *, default_tz: str = "UTC", default_country: str | None = None) -> list[Planned]:
     """The dated touches of `defs` for one customer enrolled (or triggered) at `anchor` (UTC),
     over the 12 months that follow. Nothing is dated before `anchor`."""
-    tz = zone(facts.time_zone, default_tz)
-    local_anchor = anchor.astimezone(tz)
-    first_day = local_anchor.date()
-    last_day = add_months(first_day, HORIZON_MONTHS)
-    horizon_end = datetime.combine(last_day, time.max, tzinfo=tz).astimezone(UTC)
-    out: list[Planned] = []
-    for d in defs:
-        t = d.timing
-        days: list[date | datetime] = []
-        reason: str | None = None
-        if t.kind == "cadence":
-            days = [first_day + timedelta(days=t.offset_days + i * (t.every_days or 0)) for i in range(t.count)]
-        elif t.kind == "after_event":
-            days = [anchor + timedelta(days=t.offset_days, hours=t.offset_hours)]
-        elif t.kind == "fixed_date":
-            assert t.month is not None and t.day is not None
-            cands = []
-            for year in (first_day.year, first_day.year + 1):
-                mday = min(t.day, calendar.monthrange(year, t.month)[1])
-                cands.append(date(year, t.month, mday))
-            days = cands
-        elif t.kind == "holiday":
-            country = facts.country if t.calendar == "customer" else t.calendar
-            country = country or default_country
-            if not country:
-                reason = "no-country"
-            else:
-                days = list(holiday_dates(country.upper(), t.holiday or "", first_day, last_day))
-                if not days:
-                    reason = "holiday-not-observed"
-        else:  # personal_date
-            p = t.personal or ""
-            base: date | None
-            if p == "birthday":
-                base, reason = facts.birth_date, None if facts.birth_date else "no-birth-date"
-            elif p == "purchase_anniversary":
-                base = first_day
-            else:
-                base = facts.custom_dates.get(p.removeprefix("custom:"))
-                reason = None if base else "no-personal-date"
-            if base is not None:
-                days = [add_years(base, first_day.year - base.year + k) for k in (0, 1)]
-                if p == "purchase_anniversary":
-                    days = [add_years(base, 1)]
-        dated = []
-        for day in days:
-            at = day if isinstance(day, datetime) else datetime.combine(day, t.local_time, tzinfo=tz).astimezone(UTC)
-            if d.channel in INSTANT_CHANNELS:
-                at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
-            if anchor <= at <= horizon_end:
-                dated.append(at)
-        if t.kind in ("fixed_date", "holiday", "personal_date"):
-            dated = sorted(dated)[:1]
-        if not dated and reason is None and t.kind != "cadence":
-            reason = "outside-horizon"
-        if dated:
-            for seq, at in enumerate(dated):
-                out.append(Planned(d.key, seq, at, at + timedelta(days=t.window_days)))
+    [rows] = materialise_many(defs, [(facts, anchor)], default_tz=default_tz, default_country=default_country)
+    return [Planned(defs[i].key, seq, at, end, reason) for i, seq, at, end, reason in rows]
+
+
+def _candidates(d: TouchDef, tz: ZoneInfo, facts: Facts, first_day: date, last_day: date, default_country: str | None) -> tuple[list[datetime], str | None]:
+    """The instants (UTC, out of quiet hours) a date-based definition may fall on, before the
+    anchor/horizon filter, and the skip reason when it has none. Depends on the anchor only
+    through its local day, so one computation serves every enrolment of that day."""
+    t = d.timing
+    days: list[date] = []
+    reason: str | None = None
+    if t.kind == "cadence":
+        days = [first_day + timedelta(days=t.offset_days + i * (t.every_days or 0)) for i in range(t.count)]
+    elif t.kind == "fixed_date":
+        assert t.month is not None and t.day is not None
+        for year in (first_day.year, first_day.year + 1):
+            mday = min(t.day, calendar.monthrange(year, t.month)[1])
+            days.append(date(year, t.month, mday))
+    elif t.kind == "holiday":
+        country = facts.country if t.calendar == "customer" else t.calendar
+        country = country or default_country
+        if not country:
+            reason = "no-country"
         else:
-            out.extend(Planned(d.key, seq, None, None, reason or "outside-horizon") for seq in range(t.count))
+            days = list(holiday_dates(country.upper(), t.holiday or "", first_day, last_day))
+            if not days:
+                reason = "holiday-not-observed"
+    else:  # personal_date
+        p = t.personal or ""
+        base: date | None
+        if p == "birthday":
+            base, reason = facts.birth_date, None if facts.birth_date else "no-birth-date"
+        elif p == "purchase_anniversary":
+            base = first_day
+        else:
+            base = facts.custom_dates.get(p.removeprefix("custom:"))
+            reason = None if base else "no-personal-date"
+        if base is not None:
+            days = [add_years(base, first_day.year - base.year + k) for k in (0, 1)]
+            if p == "purchase_anniversary":
+                days = [add_years(base, 1)]
+    out = []
+    for day in days:
+        at = datetime.combine(day, t.local_time, tzinfo=tz).astimezone(UTC)
+        if d.channel in INSTANT_CHANNELS:
+            at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
+        out.append(at)
+    return out, reason
+
+
+def _cache_key(i: int, d: TouchDef, tz: ZoneInfo, facts: Facts, first_day: date) -> tuple[object, ...]:
+    """What `_candidates` of definition `i` depends on besides the definition."""
+    t = d.timing
+    quiet = (facts.quiet_start, facts.quiet_end) if d.channel in INSTANT_CHANNELS else None
+    extra: object = None
+    if t.kind == "holiday":
+        extra = facts.country if t.calendar == "customer" else None
+    elif t.kind == "personal_date" and t.personal != "purchase_anniversary":
+        p = t.personal or ""
+        base = facts.birth_date if p == "birthday" else facts.custom_dates.get(p.removeprefix("custom:"))
+        extra = (base.month, base.day) if base is not None else None  # next occurrences depend on month and day only
+    return (i, tz, first_day, quiet, extra)
+
+
+def materialise_many(
+    defs: list[TouchDef], items: list[tuple[Facts, datetime]], *, default_tz: str = "UTC", default_country: str | None = None
+) -> list[list[PlannedRow]]:
+    """`materialise` for many customers at once, one list of rows per item (facts, anchor).
+    Date arithmetic, time zones, holidays and quiet hours are computed once per distinct
+    (definition, zone, local day, quiet hours, country or personal date) and shared by every
+    enrolment that has them; per enrolment only the anchor/horizon filter runs."""
+    zones: dict[str | None, ZoneInfo] = {}
+    frames: dict[tuple[ZoneInfo, date], tuple[date, datetime]] = {}
+    cands: dict[tuple[object, ...], tuple[list[datetime], str | None]] = {}
+    windows = [timedelta(days=d.timing.window_days) for d in defs]
+    one_dated = [d.timing.kind in ("fixed_date", "holiday", "personal_date") for d in defs]
+    out: list[list[PlannedRow]] = []
+    for facts, anchor in items:
+        tz = zones.get(facts.time_zone)
+        if tz is None:
+            tz = zones[facts.time_zone] = zone(facts.time_zone, default_tz)
+        first_day = anchor.astimezone(tz).date()
+        frame = frames.get((tz, first_day))
+        if frame is None:
+            last = add_months(first_day, HORIZON_MONTHS)
+            frame = frames[(tz, first_day)] = (last, datetime.combine(last, time.max, tzinfo=tz).astimezone(UTC))
+        last_day, horizon_end = frame
+        rows: list[PlannedRow] = []
+        for i, d in enumerate(defs):
+            t = d.timing
+            reason: str | None = None
+            if t.kind == "after_event":
+                at = anchor + timedelta(days=t.offset_days, hours=t.offset_hours)
+                if d.channel in INSTANT_CHANNELS:
+                    at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
+                dated = [at] if anchor <= at <= horizon_end else []
+            else:
+                key = _cache_key(i, d, tz, facts, first_day)
+                hit = cands.get(key)
+                if hit is None:
+                    hit = cands[key] = _candidates(d, tz, facts, first_day, last_day, default_country)
+                instants, reason = hit
+                dated = [at for at in instants if anchor <= at <= horizon_end]
+                if one_dated[i] and len(dated) > 1:
+                    dated = [min(dated)]
+            if dated:
+                w = windows[i]
+                rows.extend((i, seq, at, at + w, None) for seq, at in enumerate(dated))
+            else:
+                if reason is None and t.kind != "cadence":
+                    reason = "outside-horizon"
+                rows.extend((i, seq, None, None, reason or "outside-horizon") for seq in range(t.count))
+        out.append(rows)
     return out

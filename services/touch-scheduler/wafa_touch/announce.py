@@ -1,0 +1,69 @@
+"""`touch.scheduled` is published when a touch comes due within the look-ahead window
+(`announce_window_days`, 7 by default), not when it is materialised: a year of 33 touches per
+enrolment would otherwise be 33 events at once, most of them for months ahead. Analytics thus
+sees scheduled touches up to the window ahead; the full future schedule is in the API
+(`GET /v1/customers/{id}/touches`, `GET /v1/touches`).
+
+The job `announce-due-touches` claims scheduled, not yet announced touches due by
+now + window in batches (`UPDATE ... RETURNING`, SKIP LOCKED so replicas share the work),
+queues their events and marks them announced, each batch in its own transaction. Dispatch
+announces any due touch the job has not reached yet before deciding it (`announce_touches`),
+so `touch.scheduled` always precedes a touch's `touch.sent`, `task.assigned` or fatigue skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wafa_shared.events.touch import TouchScheduled
+from wafa_touch import repository as repo
+from wafa_touch.models import Touch
+from wafa_touch.outbox_batch import publish_many
+
+
+async def announce_due(session: AsyncSession, now: datetime, window: timedelta, limit: int) -> int:
+    """Announce up to `limit` touches due by `now + window`; returns how many."""
+    rows = await repo.mark_announced(session, now, now + window, limit)
+    await publish_many(
+        session,
+        [(TouchScheduled(touch_id=tid, customer_id=cid, plan_id=pid, channel=channel, due_at=due), cid) for tid, cid, pid, channel, due in rows],
+        time=now,
+    )
+    return len(rows)
+
+
+async def announce_touches(session: AsyncSession, touches: Sequence[Touch], now: datetime) -> None:
+    """Announce the given touches that were not announced yet (they are locked by the caller)."""
+    new = [t for t in touches if t.scheduled_announced_at is None and t.due_at is not None]
+    if not new:
+        return
+    await repo.set_announced(session, [t.id for t in new], now)
+    await publish_many(
+        session,
+        [(TouchScheduled(touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=t.channel, due_at=t.due_at), t.customer_id) for t in new],
+        time=now,
+    )
+    for t in new:
+        t.scheduled_announced_at = now
+
+
+async def run_announce(runtime: Any) -> dict[str, int]:
+    """The `announce-due-touches` job: batches until none is left (bounded per run)."""
+    s = runtime.settings
+    now = runtime.clock.now()
+    window = timedelta(days=s.announce_window_days)
+    total = 0
+    for _ in range(1000):
+        async with runtime.sessions() as session:
+            n = await announce_due(session, now, window, s.announce_batch_size)
+            await session.commit()
+        if n:
+            runtime.outbox_committed()
+        total += n
+        if n < s.announce_batch_size:
+            break
+    return {"announced": total}
