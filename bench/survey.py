@@ -119,6 +119,7 @@ WHERE r.survey_id = :sid
 
 async def main(n_responses: int, n_rows: int) -> dict[str, Any]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    load_before = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="wafa-bench-survey-"))
     pg = EmbeddedPostgres(home / "pg", free_port(), fast=os.environ.get("BENCH_PG_FAST") == "1")
     broker = EmbeddedBroker(free_port())
@@ -197,6 +198,8 @@ async def main(n_responses: int, n_rows: int) -> dict[str, Any]:
                 csv = await client.get(f"/v1/surveys/{sid2}/responses.csv")
                 csv_s = time.perf_counter() - t0
         return {
+            "load_avg_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "cpu_count": os.cpu_count(),
             "responses_posted": n_responses,
             "concurrency": CONCURRENCY,
             "responses_per_s": round(responses_rps),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event, text
 from survey_testkit import T0, answer, invite, published_survey, survey_body
 
 from wafa_shared.clock import ManualClock
@@ -156,3 +158,74 @@ async def test_survey_design_rejects_missing_languages_and_bad_skip_logic(wafa_s
         sid = r.json()["id"]
         r = await svc.client.post(f"/v1/surveys/{sid}/invitations", json={"invitees": [{"customer_id": sid}]}, headers=svc.auth("surveys:write"))
         assert r.status_code == 409 and r.json()["type"].endswith("/survey-not-published")
+
+
+async def test_a_token_is_spent_once_when_completions_race(wafa_service: Any) -> None:
+    async with wafa_service("survey", clock=ManualClock(T0)) as svc:
+        survey = await published_survey(svc)
+        inv, fresh = await invite(svc, survey["id"], 2)
+        saved = await answer(svc, inv["token"], {"nps": 9}, complete=False)
+        assert saved.status_code == 201
+        # partial saves racing on a fresh token: the first starts the response, the others continue it
+        starts = await asyncio.gather(*(answer(svc, fresh["token"], {"nps": i}, complete=False) for i in range(6)))
+        assert sorted(r.status_code for r in starts) == [200] * 5 + [201]
+        assert len({r.json()["id"] for r in starts}) == 1
+        racing = await asyncio.gather(*(answer(svc, inv["token"], {"csat": 1 + i % 5}) for i in range(8)))
+        assert sorted(r.status_code for r in racing) == [200] + [409] * 7
+        async with svc.runtime.sessions() as session:
+            rows = (await session.execute(text("SELECT status, nps FROM responses WHERE survey_id = :s ORDER BY status"), {"s": survey["id"]})).all()
+            values = (await session.execute(text("SELECT count(*) FROM response_values WHERE survey_id = :s"), {"s": survey["id"]})).scalar_one()
+        assert [tuple(r) for r in rows] == [("completed", 9), ("partial", None)] and values == 2
+
+
+async def test_anonymous_partial_then_complete_keeps_no_link_to_the_invitation(wafa_service: Any) -> None:
+    async with wafa_service("survey", clock=ManualClock(T0)) as svc:
+        survey = await published_survey(svc, survey_body(anonymous=True))
+        [inv] = await invite(svc, survey["id"])
+        assert (await answer(svc, inv["token"], {"nps": 4}, complete=False)).status_code == 201
+        again = await answer(svc, inv["token"], {"nps": 5, "why_low": "بطيء"}, complete=False)
+        assert again.status_code == 200 and again.json()["status"] == "partial"
+        form = (await svc.client.get(f"/v1/forms/{inv['token']}", headers=svc.auth("surveys:read"))).json()
+        assert form["saved_answers"] == {"nps": 5, "why_low": "بطيء"}
+        done = await answer(svc, inv["token"], {"csat": 2}, language="en")
+        assert done.status_code == 200 and done.json()["nps"] == 5
+        async with svc.runtime.sessions() as session:
+            row = (
+                await session.execute(
+                    text("SELECT invitation_id, customer_id, status, language, answers, submitted_at FROM responses WHERE id = :r"), {"r": done.json()["id"]}
+                )
+            ).one()
+            spent = (await session.execute(text("SELECT status, responded_at FROM invitations WHERE id = :i"), {"i": inv["id"]})).one()
+        assert row.invitation_id is None and row.customer_id is None and row.status == "completed" and row.language == "en"
+        assert row.answers == {"nps": 5, "why_low": "بطيء", "csat": 2} and row.submitted_at == T0
+        assert tuple(spent) == ("completed", None)
+        event = await svc.wait_for_event("wafa.survey", lambda e: e.type == "survey.response.submitted")
+        assert event.data["customer_id"] is None and event.data["invitation_id"] is None and event.subject == done.json()["id"]
+
+
+async def test_a_completion_takes_three_statements(wafa_service: Any) -> None:
+    """Pins the response hot path: lock-read of the invitation, one write (response, scored
+    items, spent token), one outbox row. (BEGIN/COMMIT and the pool's ping are the session's.)"""
+    async with wafa_service("survey", clock=ManualClock(T0)) as svc:
+        survey = await published_survey(svc)
+        first, inv, partial = await invite(svc, survey["id"], 3)
+        assert (await answer(svc, first["token"], FULL)).status_code == 201  # warms the version cache
+        statements: list[str] = []
+        me = asyncio.current_task()
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if asyncio.current_task() is me:
+                statements.append(statement)
+
+        engine = svc.runtime.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert (await answer(svc, inv["token"], FULL)).status_code == 201
+            completion = len(statements)
+            assert (await answer(svc, partial["token"], {"nps": 9}, complete=False)).status_code == 201
+            partial_save = len(statements) - completion
+            assert (await answer(svc, partial["token"], {"csat": 4})).status_code == 200
+            after_partial = len(statements) - completion - partial_save
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert (completion, partial_save, after_partial) == (3, 2, 3), statements

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, delete, insert, select, text, update
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wafa_survey.models import CustomerTier, FatigueMark, Invitation, Response, ResponseValue, SamplingPlan, Survey, SurveyVersion
+from wafa_survey.models import CustomerTier, FatigueMark, Invitation, Response, SamplingPlan, Survey, SurveyVersion
 
 
 async def get_survey(session: AsyncSession, survey_id: uuid.UUID, *, lock: bool = False) -> Survey | None:
@@ -83,69 +84,157 @@ def invitations_query(survey_id: uuid.UUID, status: str | None) -> Select[Any]:
     return stmt if status is None else stmt.where(Invitation.status == status)
 
 
-async def invitation_by_token(session: AsyncSession, token_hash: str) -> tuple[Invitation, Survey] | None:
-    """The invitation (locked: one completion per token) with its survey, in one round trip."""
-    stmt = select(Invitation, Survey).join(Survey, Survey.id == Invitation.survey_id).where(Invitation.token_hash == token_hash).with_for_update(of=Invitation)
-    row = (await session.execute(stmt)).one_or_none()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True, slots=True)
+class TokenInvitation:
+    """What answering an invitation needs, read in one statement: the invitation, its survey's
+    anonymity and kind, and the partial response saved so far (when `status` is `started`)."""
+
+    id: uuid.UUID
+    survey_id: uuid.UUID
+    version_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    status: str
+    segment: str | None
+    expires_at: datetime
+    anonymous: bool
+    survey_kind: str
+    response_id: uuid.UUID | None
+    saved_answers: dict[str, Any] | None
 
 
-async def response_of_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> Response | None:
-    return (await session.execute(select(Response).where(Response.invitation_id == invitation_id))).scalar_one_or_none()
+_BY_TOKEN = """
+    SELECT i.id, i.survey_id, i.version_id, i.customer_id, i.status, i.segment, i.expires_at, s.anonymous, s.kind, r.id, r.answers::text
+    FROM invitations i
+    JOIN surveys s ON s.id = i.survey_id
+    LEFT JOIN responses r ON r.invitation_id = i.id AND i.status = 'started'
+    WHERE i.token_hash = $1
+"""
+_BY_TOKEN_LOCKED = _BY_TOKEN + " FOR UPDATE OF i"
+_SAVED_ANSWERS = "SELECT id, answers::text FROM responses WHERE invitation_id = $1"
 
 
-async def insert_values(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(ResponseValue), rows)
+async def invitation_by_token(session: AsyncSession, token_hash: str, *, lock: bool) -> TokenInvitation | None:
+    """The invitation with its survey and its saved partial response, in one round trip;
+    `lock` holds the invitation row to the end of the transaction (one completion per token).
+
+    Waiting for the lock re-reads the invitation but not the joined response, so when another
+    transaction started the response meanwhile, the response is read again (rare)."""
+    conn = await session.connection()
+    row: Any = (await conn.exec_driver_sql(_BY_TOKEN_LOCKED if lock else _BY_TOKEN, (token_hash,))).first()
+    if row is None:
+        return None
+    response_id, answers = row[9], row[10]
+    if row[4] == "started" and response_id is None:
+        saved: Any = (await conn.exec_driver_sql(_SAVED_ANSWERS, (row[0],))).first()
+        if saved is not None:
+            response_id, answers = saved[0], saved[1]
+    return TokenInvitation(
+        id=row[0],
+        survey_id=row[1],
+        version_id=row[2],
+        customer_id=row[3],
+        status=row[4],
+        segment=row[5],
+        expires_at=row[6],
+        anonymous=row[7],
+        survey_kind=row[8],
+        response_id=response_id,
+        saved_answers=None if answers is None else orjson.loads(answers),
+    )
 
 
-_INSERT_COMPLETED = text(
-    """
+ValueRow = tuple[str, str, Decimal | None, str | None]
+
+# Each write of a response is one statement; the invitation changes in the same statement.
+_INSERT_COMPLETED = """
     WITH spent AS (
-        UPDATE invitations SET status = 'completed',
-               responded_at = CASE WHEN CAST(:anonymous AS boolean) THEN NULL ELSE CAST(:now AS timestamptz) END
-        WHERE id = :spent_id
+        UPDATE invitations SET status = 'completed', responded_at = $2 WHERE id = $1
     ), resp AS (
         INSERT INTO responses (id, survey_id, version_id, version_number, invitation_id, customer_id, status, language, segment,
                                answers, demographics, nps, csat, ces, erased, started_at, submitted_at)
-        VALUES (:id, :survey_id, :version_id, :version_number, :invitation_id, :customer_id, 'completed', :language, :segment,
-                CAST(:answers AS jsonb), CAST(:demographics AS jsonb), :nps, :csat, :ces, false, :now, :now)
+        VALUES ($3, $4, $5, $6, $7, $8, 'completed', $9, $10, $11::jsonb, $12::jsonb, $13, $14, $15, false, $16, $16)
     )
     INSERT INTO response_values (response_id, survey_id, question_id, part, num, choice)
-    SELECT :id, :survey_id, q, p, n, c
-    FROM unnest(CAST(:qs AS text[]), CAST(:ps AS text[]), CAST(:ns AS numeric[]), CAST(:cs AS text[])) AS v(q, p, n, c)
-    """
-)
-
-
-async def insert_completed(session: AsyncSession, r: Response, spent_id: uuid.UUID, values: list[tuple[str, str, Decimal | None, str | None]]) -> None:
-    """A completed response, its scored items and its spent invitation in one round trip.
-    An anonymous response (`r.invitation_id` None) keeps no link to its invitation."""
-    await session.execute(
-        _INSERT_COMPLETED,
-        {
-            "spent_id": spent_id,
-            "anonymous": r.invitation_id is None,
-            "id": r.id,
-            "survey_id": r.survey_id,
-            "version_id": r.version_id,
-            "version_number": r.version_number,
-            "invitation_id": r.invitation_id,
-            "customer_id": r.customer_id,
-            "language": r.language,
-            "segment": r.segment,
-            "answers": orjson.dumps(r.answers).decode(),
-            "demographics": orjson.dumps(r.demographics).decode(),
-            "nps": r.nps,
-            "csat": r.csat,
-            "ces": r.ces,
-            "now": r.submitted_at,
-            "qs": [v[0] for v in values],
-            "ps": [v[1] for v in values],
-            "ns": [v[2] for v in values],
-            "cs": [v[3] for v in values],
-        },
+    SELECT $3, $4, q, p, n, c FROM unnest($17::text[], $18::text[], $19::numeric[], $20::text[]) AS v(q, p, n, c)
+"""
+_COMPLETE_SAVED = """
+    WITH spent AS (
+        UPDATE invitations SET status = 'completed', responded_at = $2 WHERE id = $1
+    ), resp AS (
+        UPDATE responses SET status = 'completed', invitation_id = $5, language = $6, answers = $7::jsonb, demographics = $8::jsonb,
+               nps = $9, csat = $10, ces = $11, submitted_at = $12
+        WHERE id = $3
     )
+    INSERT INTO response_values (response_id, survey_id, question_id, part, num, choice)
+    SELECT $3, $4, q, p, n, c FROM unnest($13::text[], $14::text[], $15::numeric[], $16::text[]) AS v(q, p, n, c)
+"""
+_INSERT_PARTIAL = """
+    WITH started AS (UPDATE invitations SET status = 'started' WHERE id = $1)
+    INSERT INTO responses (id, survey_id, version_id, version_number, invitation_id, customer_id, status, language, segment,
+                           answers, demographics, erased, started_at)
+    VALUES ($2, $3, $4, $5, $1, $6, 'partial', $7, $8, $9::jsonb, '{}'::jsonb, false, $10)
+"""
+_UPDATE_PARTIAL = "UPDATE responses SET answers = $2::jsonb, language = $3 WHERE id = $1"
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedResponse:
+    id: uuid.UUID
+    survey_id: uuid.UUID
+    version_id: uuid.UUID
+    version_number: int
+    invitation_id: uuid.UUID | None  # None: anonymous, no link to who was invited
+    customer_id: uuid.UUID | None
+    segment: str | None
+    language: str
+    answers: dict[str, Any]
+    demographics: dict[str, str]
+    nps: int | None
+    csat: Decimal | None
+    ces: Decimal | None
+    submitted_at: datetime
+
+
+async def complete_response(
+    session: AsyncSession, r: CompletedResponse, spent_id: uuid.UUID, values: list[ValueRow], *, saved: bool, responded_at: datetime | None
+) -> None:
+    """A completed response with its scored items and its spent invitation, in one statement:
+    inserted, or (`saved`) the partial response `r.id` completed."""
+    conn = await session.connection()
+    answers, demographics = orjson.dumps(r.answers).decode(), orjson.dumps(r.demographics).decode()
+    items = ([v[0] for v in values], [v[1] for v in values], [v[2] for v in values], [v[3] for v in values])
+    if saved:
+        params: tuple[Any, ...] = (spent_id, responded_at, r.id, r.survey_id, r.invitation_id, r.language, answers, demographics, r.nps, r.csat, r.ces)
+        await conn.exec_driver_sql(_COMPLETE_SAVED, (*params, r.submitted_at, *items))
+        return
+    params = (spent_id, responded_at, r.id, r.survey_id, r.version_id, r.version_number, r.invitation_id, r.customer_id, r.language, r.segment)
+    await conn.exec_driver_sql(_INSERT_COMPLETED, (*params, answers, demographics, r.nps, r.csat, r.ces, r.submitted_at, *items))
+
+
+async def save_partial(
+    session: AsyncSession,
+    *,
+    invitation_id: uuid.UUID,
+    response_id: uuid.UUID | None,
+    survey_id: uuid.UUID,
+    version_id: uuid.UUID,
+    version_number: int,
+    customer_id: uuid.UUID | None,
+    segment: str | None,
+    language: str,
+    answers: dict[str, Any],
+    now: datetime,
+) -> uuid.UUID:
+    """Save a partial response in one statement: a new one (`response_id` None; the invitation
+    becomes `started`) or new answers of the saved one. Returns the response id."""
+    conn = await session.connection()
+    payload = orjson.dumps(answers).decode()
+    if response_id is not None:
+        await conn.exec_driver_sql(_UPDATE_PARTIAL, (response_id, payload, language))
+        return response_id
+    new_id = uuid.uuid4()
+    await conn.exec_driver_sql(_INSERT_PARTIAL, (invitation_id, new_id, survey_id, version_id, version_number, customer_id, language, segment, payload, now))
+    return new_id
 
 
 async def due_scheduled(session: AsyncSession, now: datetime, limit: int = 1000) -> list[Invitation]:

@@ -31,6 +31,7 @@ from wafa_survey.domain.stats import (
 
 Period = Literal["day", "week", "month", "quarter", "year"]
 CATEGORIES = ("promoter", "passive", "detractor")
+RESULTS_WORK_MEM = "64MB"
 
 
 class ResultsFilter(BaseModel):
@@ -124,6 +125,9 @@ async def results(
         raise ProblemError(404, "not-found", f"Survey {survey_id} has no version {number}")
     questions = [Question.model_validate(q) for q in version.questions]
     where, params = _where(f, survey.id)
+    # the per-response aggregates (Cronbach's alpha) hash 100k+ groups: keep them in memory
+    # (default 4MB spills to disk); SET LOCAL ends with this read-only transaction
+    await session.execute(text(f"SET LOCAL work_mem = '{RESULTS_WORK_MEM}'"))
 
     row = (await session.execute(text(f"SELECT count(*), {_NPS_COUNTS} FROM responses r WHERE {where}"), params)).one()
     completed, promoters, passives, detractors = (int(x) for x in row)
@@ -226,15 +230,23 @@ async def _scales(session: AsyncSession, questions: list[Question], source: str,
     for name, items in sorted(scales.items()):
         if len(items) < 2:
             continue
-        p = {**params, "items": items, "k": len(items)}
-        sql = f"""WITH items AS MATERIALIZED (
-                SELECT v.response_id, v.question_id, v.num FROM {source} AND v.part = 'value' AND v.question_id = ANY(CAST(:items AS text[]))),
-              complete AS MATERIALIZED (SELECT response_id, sum(num) AS total FROM items GROUP BY response_id HAVING count(*) = :k)
-            SELECT i.question_id, count(*), var_samp(i.num) FROM items i JOIN complete c USING (response_id) GROUP BY 1
-            UNION ALL SELECT NULL, count(*), var_samp(total) FROM complete"""
-        rows = (await session.execute(text(sql), p)).all()
-        variances = [float(v) for q, _, v in rows if q is not None and v is not None]
-        n, total = next((int(c), v) for q, c, v in rows if q is None)
+        # one pass: each response's items pivoted into columns (hash aggregate by response), then
+        # the variances of the complete cases in float8 (numeric variance costs more than the scan);
+        # no materialized intermediate, no self-join
+        p: dict[str, Any] = {**params, "items": items, "k": len(items)}
+        pivot = []
+        for i, item in enumerate(items):
+            p[f"item{i}"] = item
+            pivot.append(f"max(v.num::float8) FILTER (WHERE v.question_id = :item{i}) AS x{i}")
+        variances_sql = ", ".join(f"var_samp(x{i})" for i in range(len(items)))
+        sql = f"""SELECT count(*), var_samp(total), {variances_sql}
+            FROM (SELECT count(*) AS answered, sum(v.num::float8) AS total, {", ".join(pivot)}
+                  FROM {source} AND v.part = 'value' AND v.question_id = ANY(CAST(:items AS text[]))
+                  GROUP BY v.response_id) AS per_response
+            WHERE answered = :k"""
+        row = (await session.execute(text(sql), p)).one()
+        n, total = int(row[0]), row[1]
+        variances = [float(v) for v in row[2:] if v is not None]
         alpha = cronbach_alpha(variances, float(total)) if total is not None and len(variances) == len(items) else None
         out.append({"scale": name, "items": items, "n": n, "cronbach_alpha": alpha})
     return out

@@ -25,7 +25,7 @@ from wafa_survey import repository as repo
 from wafa_survey.domain.questions import RTL_LANGUAGES, AnswerError, Question, SurveyDefinition, score, validate_answers, value_rows
 from wafa_survey.domain.sampling import select_sample
 from wafa_survey.domain.stats import required_sample_size
-from wafa_survey.models import Invitation, Response, SamplingPlan, Survey, SurveyVersion
+from wafa_survey.models import Invitation, SamplingPlan, Survey, SurveyVersion
 from wafa_survey.schemas import (
     FormOut,
     InvitationOut,
@@ -297,16 +297,15 @@ async def invitation_out(session: AsyncSession, inv: Invitation) -> InvitationOu
     )
 
 
-async def _open_invitation(session: AsyncSession, token: str, now: datetime) -> tuple[Invitation, Survey]:
-    found = await repo.invitation_by_token(session, hash_token(token))
-    if found is None:
+async def _open_invitation(session: AsyncSession, token: str, now: datetime, *, lock: bool) -> repo.TokenInvitation:
+    inv = await repo.invitation_by_token(session, hash_token(token), lock=lock)
+    if inv is None:
         raise ProblemError(404, "invitation-not-found", "no invitation has this token")
-    inv, survey = found
     if inv.status == "completed":
         raise ProblemError(409, "invitation-used", "this invitation was already answered; a token can be used once")
     if inv.status in ("expired", "withdrawn") or inv.expires_at <= now:
         raise ProblemError(410, "invitation-expired", f"this invitation expired at {inv.expires_at.isoformat()}", title="Gone")
-    return inv, survey
+    return inv
 
 
 @dataclass(frozen=True)
@@ -335,9 +334,8 @@ async def version_spec(session: AsyncSession, version_id: uuid.UUID) -> VersionS
 async def form(session: AsyncSession, token: str, language: str, now: datetime) -> FormOut:
     """The questions of the invited version in one language, options shuffled per invitation
     when asked, with what was saved so far."""
-    inv, _ = await _open_invitation(session, token, now)
+    inv = await _open_invitation(session, token, now, lock=False)
     version = await version_spec(session, inv.version_id)
-    saved = await repo.response_of_invitation(session, inv.id) if inv.status == "started" else None
     seed = int(inv.id.int % 2**31)
     lang = language.split("-")[0]
     return FormOut(
@@ -347,7 +345,7 @@ async def form(session: AsyncSession, token: str, language: str, now: datetime) 
         direction="rtl" if lang in RTL_LANGUAGES else "ltr",
         title=version.title.get(lang) or version.title["en"],
         questions=[q.localized(lang, seed) for q in version.questions],
-        saved_answers=saved.answers if saved else {},
+        saved_answers=inv.saved_answers or {},
         expires_at=inv.expires_at,
     )
 
@@ -356,109 +354,96 @@ async def submit_response(session: AsyncSession, body: ResponseIn, now: datetime
     """Save (partial) or complete the response of an invitation token. Answers merge with a
     partial save and are validated against the invitation's own version; on completion the
     token is spent and `survey.response.submitted` is published with the scores.
-    Errors (nothing stored): 404 unknown token, 409 used, 410 expired, 422 invalid answers."""
-    inv, survey = await _open_invitation(session, body.token, now)
+    Errors (nothing stored): 404 unknown token, 409 used, 410 expired, 422 invalid answers.
+
+    Statements: one reads and locks the invitation (with its survey and saved answers), one
+    writes the response, its scored items and the invitation, and one queues the event."""
+    inv = await _open_invitation(session, body.token, now, lock=True)
     version = await version_spec(session, inv.version_id)
     questions = version.questions
-    existing = await repo.response_of_invitation(session, inv.id) if inv.status == "started" else None
-    merged = {**(existing.answers if existing else {}), **body.answers}
+    saved = inv.response_id is not None
+    merged = {**inv.saved_answers, **body.answers} if inv.saved_answers else body.answers
     merged = {k: v for k, v in merged.items() if v is not None}
     try:
         clean = validate_answers(questions, merged, complete=body.complete)
     except AnswerError as exc:
         raise ProblemError(422, "invalid-answers", str(exc), errors=exc.errors) from None
-    scores = score(questions, clean) if body.complete else None
-    customer_id = None if survey.anonymous else inv.customer_id
-    if existing is None and scores is not None:
-        # the common case, in one statement: response, its scored items, the spent invitation
-        response = Response(
-            id=uuid.uuid4(),
-            survey_id=survey.id,
+    customer_id = None if inv.anonymous else inv.customer_id
+    status = 200 if saved else 201
+    if not body.complete:
+        response_id = await repo.save_partial(
+            session,
+            invitation_id=inv.id,
+            response_id=inv.response_id,
+            survey_id=inv.survey_id,
             version_id=version.id,
             version_number=version.number,
-            invitation_id=None if survey.anonymous else inv.id,
             customer_id=customer_id,
             segment=inv.segment,
-            started_at=now,
-            submitted_at=now,
-            erased=False,
-            status="completed",
             language=body.language,
             answers=clean,
-            demographics=scores.demographics,
+            now=now,
+        )
+        return status, ResponseOut(
+            id=response_id,
+            survey_id=inv.survey_id,
+            version=version.number,
+            status="partial",
+            nps=None,
+            nps_category=None,
+            csat=None,
+            ces=None,
+            attributes={},
+            submitted_at=None,
+        )
+    scores = score(questions, clean)
+    response = repo.CompletedResponse(
+        id=inv.response_id or uuid.uuid4(),
+        survey_id=inv.survey_id,
+        version_id=version.id,
+        version_number=version.number,
+        invitation_id=None if inv.anonymous else inv.id,  # a finished anonymous response keeps no link to who was invited
+        customer_id=customer_id,
+        segment=inv.segment,
+        language=body.language,
+        answers=clean,
+        demographics=scores.demographics,
+        nps=scores.nps,
+        csat=scores.csat,
+        ces=scores.ces,
+        submitted_at=now,
+    )
+    await repo.complete_response(session, response, inv.id, value_rows(questions, clean), saved=saved, responded_at=None if inv.anonymous else now)
+    await publish(
+        session,
+        ResponseSubmitted(
+            response_id=response.id,
+            survey_id=inv.survey_id,
+            survey_kind=inv.survey_kind,
+            customer_id=customer_id,
             nps=scores.nps,
+            nps_category=scores.nps_category,
             csat=scores.csat,
             ces=scores.ces,
-        )
-        await repo.insert_completed(session, response, inv.id, value_rows(questions, clean))
-    else:
-        response = existing or Response(
-            id=uuid.uuid4(),
-            survey_id=survey.id,
-            version_id=version.id,
-            version_number=version.number,
-            invitation_id=inv.id,
-            customer_id=customer_id,
+            attributes=scores.attributes,
+            submitted_at=now,
+            survey_version=version.number,
+            invitation_id=response.invitation_id,
             segment=inv.segment,
-            started_at=now,
-            erased=False,
-            demographics={},
-        )
-        response.answers = clean
-        response.language = body.language
-        response.status = "completed" if body.complete else "partial"
-        if existing is None:
-            session.add(response)
-        inv.status = "completed" if body.complete else "started"
-        if scores is not None:
-            response.nps, response.csat, response.ces = scores.nps, scores.csat, scores.ces
-            response.demographics = scores.demographics
-            response.submitted_at = now
-            if survey.anonymous:  # a finished anonymous response keeps no link to who was invited
-                response.invitation_id = None
-            else:
-                inv.responded_at = now
-            await session.flush()
-            await repo.insert_values(
-                session,
-                [
-                    {"response_id": response.id, "survey_id": survey.id, "question_id": q, "part": p, "num": n, "choice": c}
-                    for q, p, n, c in value_rows(questions, clean)
-                ],
-            )
-        else:
-            await session.flush()
-    if scores is not None:
-        await publish(
-            session,
-            ResponseSubmitted(
-                response_id=response.id,
-                survey_id=survey.id,
-                survey_kind=survey.kind,
-                customer_id=customer_id,
-                nps=scores.nps,
-                nps_category=scores.nps_category,
-                csat=scores.csat,
-                ces=scores.ces,
-                attributes=scores.attributes,
-                submitted_at=now,
-                survey_version=version.number,
-                invitation_id=None if survey.anonymous else inv.id,
-                segment=inv.segment,
-            ),
-            subject=customer_id or response.id,
-        )
-    return (201 if existing is None else 200), ResponseOut(
+        ),
+        subject=customer_id or response.id,
+    )
+    return status, ResponseOut(
         id=response.id,
-        survey_id=survey.id,
+        survey_id=inv.survey_id,
         version=version.number,
-        status=response.status,
-        nps=response.nps,
-        nps_category=scores.nps_category if scores else None,
-        csat=response.csat,
-        ces=response.ces,
-        attributes=scores.attributes if scores else {},
-        submitted_at=response.submitted_at,
+        status="completed",
+        nps=scores.nps,
+        nps_category=scores.nps_category,
+        csat=scores.csat,
+        ces=scores.ces,
+        attributes=scores.attributes,
+        submitted_at=now,
     )
 
 

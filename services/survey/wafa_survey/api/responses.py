@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from wafa_shared.auth import require
-from wafa_shared.deps import RuntimeDep, SessionDep
+from wafa_shared.deps import RuntimeDep, SessionDep, get_runtime
 from wafa_survey import service
 from wafa_survey.schemas import FormOut, ResponseIn, ResponseOut
 
@@ -25,9 +25,10 @@ router = APIRouter(prefix="/v1", tags=["responses"])
     "response (200 when continuing one); completion spends the token and publishes `survey.response.submitted` with the scores. "
     "Errors change nothing: 404 unknown token, 409 `invitation-used`, 410 `invitation-expired`, 422 `invalid-answers` naming each answer.",
 )
-async def submit_response(body: ResponseIn, session: SessionDep, runtime: RuntimeDep) -> Any:
-    status, out = await service.submit_response(session, body, runtime.clock.now())
-    return JSONResponse(out.model_dump(mode="json"), status_code=status)
+async def submit_response(body: ResponseIn, session: SessionDep, request: Request) -> Any:
+    # the runtime is read directly: as a dependency (sync `get_runtime`) it costs a worker-thread hop per request
+    status, out = await service.submit_response(session, body, get_runtime(request).clock.now())
+    return Response(out.model_dump_json(), status_code=status, media_type="application/json")
 
 
 @router.get("/forms/{token}", response_model=FormOut, dependencies=[require("surveys:read")], summary="The invited version's questions in one language")
