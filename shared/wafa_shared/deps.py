@@ -18,6 +18,11 @@ def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
+async def _runtime_dependency(request: Request) -> Runtime:
+    """Async on purpose: a sync dependency would cost a threadpool hop on every request."""
+    return get_runtime(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed once when the route succeeded, rolled back otherwise."""
     runtime = get_runtime(request)
@@ -32,7 +37,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         runtime.outbox_committed()
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 # scope="function": commit before the response is sent, so a failed commit is never answered 2xx.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 CallerDep = Annotated[Principal, Depends(authenticate)]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from sqlalchemy import insert
+import orjson
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.events.catalog import CATALOG
 from wafa_shared.events.envelope import Event, EventData, new_event
 from wafa_shared.observability import context_headers
-from wafa_shared.platform_models import OutboxRow
 
 SHARDS = 16
 OUTBOX_FLAG = "wafa.outbox.pending"
@@ -27,16 +27,14 @@ def shard_of(key: str | None) -> int:
     return zlib.crc32((key or "").encode()) % SHARDS
 
 
-def _row(event: Event, topic: str) -> dict[str, object]:
-    return {
-        "event_id": event.id,
-        "topic": topic,
-        "key": event.subject,
-        "shard": shard_of(event.subject),
-        "type": event.type,
-        "payload": event.model_dump(mode="json"),
-        "headers": context_headers(),
-    }
+# One statement for any number of events: arrays in, rows out (cheaper than an ORM
+# executemany, which costs ~4x the CPU per row on this hot path).
+_INSERT = text(
+    "INSERT INTO outbox (event_id, topic, key, shard, type, payload, headers) "
+    "SELECT e, t, k, s, ty, p::jsonb, CAST(:headers AS jsonb) FROM unnest("
+    "CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:shards AS smallint[]), "
+    "CAST(:types AS text[]), CAST(:payloads AS text[])) AS u(e, t, k, s, ty, p)"
+)
 
 
 SOURCE_INFO = "wafa.source"
@@ -55,8 +53,16 @@ async def add_events(session: AsyncSession, events: list[Event]) -> None:
     if not events:
         return
     prefix = str(session.info.get(PREFIX_INFO, ""))
-    rows = [_row(e, prefix + CATALOG.schema(e.type, e.dataversion).topic) for e in events]
-    await session.execute(insert(OutboxRow), rows)
+    params = {
+        "ids": [e.id for e in events],
+        "topics": [prefix + CATALOG.schema(e.type, e.dataversion).topic for e in events],
+        "keys": [e.subject for e in events],
+        "shards": [shard_of(e.subject) for e in events],
+        "types": [e.type for e in events],
+        "payloads": [e.to_json().decode() for e in events],
+        "headers": orjson.dumps(context_headers()).decode(),
+    }
+    await session.execute(_INSERT, params)
     session.info[OUTBOX_FLAG] = True
 
 
