@@ -1,0 +1,130 @@
+"""HTTP throughput with `wrk` (a C load generator: the Python client in harness.py saturates a
+core of this 2-core machine before the services do). Measures the loyalty purchase and member
+lookup against the bare FastAPI + asyncpg baseline in the same run.
+
+    apt-get install wrk   # Debian package; then:
+    .venv/bin/python bench/wrk_http.py --seconds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from harness import admin_headers, baseline_app, platform, platform_rss_mb, print_table, service_url
+from loyalty import PROGRAM
+
+LUA = """
+local counter = 0
+local members = {%(members)s}
+local id = 0
+function setup(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
+function init(args) id = tid end
+request = function()
+  counter = counter + 1
+  local m = members[(counter %% #members) + 1]
+  %(body)s
+end
+"""
+
+PURCHASE = (
+    'local body = string.format(\'{"customer_id":"%s","order_id":"w-%s-%d","occurred_at":"2026-03-01T10:00:00+00:00",'
+    '"currency":"SAR","channel":"pos","lines":[{"sku":"SKU-%d","category":"perfume","quantity":"2","unit_price":"12.50"},'
+    '{"sku":"SKU-7","category":"gift","quantity":"1","unit_price":"30.00"}]}\', m, id, counter, counter % 10)\n'
+    '  return wrk.format("POST", "/v1/purchases", {["Content-Type"]="application/json", ["Authorization"]=auth}, body)'
+)
+ITEM = (
+    'local body = string.format(\'{"customer_id":"%s","amount":"55.00"}\', m)\n'
+    '  return wrk.format("POST", "/items", {["Content-Type"]="application/json"}, body)'
+)
+LOOKUP = 'return wrk.format("GET", "/v1/members/" .. m, {["Authorization"]=auth})'
+BASE_GET = 'return wrk.format("GET", "/healthz")'
+
+
+def wrk(url: str, body: str, members: list[str], token: str, seconds: int, connections: int) -> dict[str, float]:
+    script = LUA % {"members": ",".join(f'"{m}"' for m in members), "body": body}
+    script = f'auth = "Bearer {token}"\n' + script
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url], capture_output=True, text=True, check=True
+    ).stdout
+    Path(f.name).unlink()
+    per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def pct(p: str) -> float:
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {"per_s": per_s, "p50_ms": pct("50"), "p99_ms": pct("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+async def setup(url: str, n: int) -> list[str]:
+    members = [str(uuid.uuid4()) for _ in range(n)]
+    async with httpx.AsyncClient(base_url=url, headers=admin_headers(), timeout=60) as client:
+        (await client.post("/v1/programs", json=PROGRAM)).raise_for_status()
+        for m in members:
+            (await client.post("/v1/members", json={"customer_id": m, "birth_date": "1990-05-15"})).raise_for_status()
+    return members
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--members", type=int, default=500)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    token = admin_headers()["Authorization"].split()[1]
+    rows: list[dict[str, Any]] = []
+    with platform(["loyalty"]) as p:
+        p_url = service_url(p, "loyalty")
+        members = asyncio.run(setup(p_url, args.members))
+        assert p.pg is not None
+        with baseline_app(p.pg) as base:
+            b_post = wrk(base, ITEM, members, token, args.seconds, args.connections)
+            ours = wrk(p_url, PURCHASE, members, token, args.seconds, args.connections)
+            rows.append(
+                {
+                    "scenario": f"POST /v1/purchases (c={args.connections})",
+                    **ours,
+                    "baseline_per_s": b_post["per_s"],
+                    "ratio": round(ours["per_s"] / b_post["per_s"], 3),
+                }
+            )
+            b_get = wrk(base, BASE_GET, members, token, args.seconds, args.connections)
+            look = wrk(p_url, LOOKUP, members, token, args.seconds, args.connections)
+            rows.append(
+                {
+                    "scenario": f"GET /v1/members/{{id}} (c={args.connections})",
+                    **look,
+                    "baseline_per_s": b_get["per_s"],
+                    "ratio": round(look["per_s"] / b_get["per_s"], 3),
+                }
+            )
+            look1 = wrk(p_url, LOOKUP, members, token, args.seconds, 1)
+            rows.append({"scenario": "GET /v1/members/{id} (c=1)", **look1})
+        rss = platform_rss_mb(p)
+    print_table(rows)
+    print(f"platform RSS (loyalty + PostgreSQL + broker): {rss} MB")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "wrk_http.json").write_text(json.dumps({"rows": rows, "rss_mb": rss}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
