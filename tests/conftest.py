@@ -18,12 +18,14 @@ from wafa_shared.embedded.broker import free_port
 from wafa_shared.launcher import Platform
 from wafa_shared.services import SERVICES
 from wafa_shared.settings import DEV_JWT_SECRET
+from wafa_shared.webhooks.signing import new_secret
 
 
 @dataclass
 class RunningPlatform:
     urls: dict[str, str]
     token: str
+    partner_secret: str = ""  # a POS partner's Standard Webhooks secret, known to loyalty (`PARTNER_SECRETS`)
 
     def client(self, service: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.urls[service], headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
@@ -33,6 +35,7 @@ class RunningPlatform:
 def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     """All five services as processes, with fast polling for tests; started once per session."""
     prefix = f"e2e{uuid.uuid4().hex[:6]}."
+    partner_secret = new_secret()
     p = Platform(Path(tmp_path_factory.mktemp("platform")), 0, 0)
     p.env.update(
         {
@@ -42,6 +45,8 @@ def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
             "WAFA_JWT_SECRET": DEV_JWT_SECRET,
             "WAFA_LOG_LEVEL": "WARNING",
             "WAFA_ENV": "test",
+            # loyalty reads its partner secrets at start-up (a JSON list)
+            "WAFA_LOYALTY_PARTNER_SECRETS": f'["{partner_secret}"]',
         }
     )
     urls = {}
@@ -62,7 +67,7 @@ def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
         p.home.mkdir(parents=True, exist_ok=True)
         p.migrate()
         p.start_services()
-        yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, "e2e", ["admin"], ttl_s=3600))
+        yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, "e2e", ["admin"], ttl_s=3600), partner_secret)
     finally:
         p.stop()
         os.environ.clear()
