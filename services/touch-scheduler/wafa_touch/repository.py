@@ -159,8 +159,11 @@ async def customer_enrolments(session: AsyncSession, customer_id: uuid.UUID) -> 
 
 
 async def skip_scheduled(session: AsyncSession, where: Any, reason: str) -> list[Touch]:
-    """Mark matching scheduled touches skipped; returns them (for the events)."""
-    rows = (await session.scalars(update(Touch).where(Touch.status == "scheduled", where).values(status="skipped", reason=reason).returning(Touch))).all()
+    """Mark matching touches that have not reached the customer yet skipped — scheduled ones and
+    messages still in their delivery retries — and return them (for the events). A withdrawn
+    consent or an erasure must stop a retry as surely as a future touch."""
+    stmt = update(Touch).where(Touch.status.in_(("scheduled", "dispatching")), where).values(status="skipped", reason=reason).returning(Touch)
+    rows = (await session.scalars(stmt)).all()
     return list(rows)
 
 
