@@ -480,22 +480,7 @@ async def erase_customer(session: AsyncSession, customer_id: uuid.UUID, *, now: 
         raise not_found("Customer", customer_id)
     if c.erased_at is not None:
         return c
-    for f in (
-        "given_name",
-        "family_name",
-        "display_name",
-        "search_name",
-        "email",
-        "email_canonical",
-        "phone",
-        "city",
-        "birth_date",
-        "gender",
-        "age_band",
-        "income_band",
-        "household_size",
-        "owner",
-    ):
+    for f in PII_FIELDS:
         setattr(c, f, None)
     c.attributes, c.custom_dates, c.tags = {}, {}, []
     c.quiet_hours_start = c.quiet_hours_end = None
