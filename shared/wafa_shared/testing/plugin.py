@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from sqlalchemy.engine import make_url
 
 from wafa_shared.auth import mint_token
@@ -135,6 +135,30 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
+async def wait_for_topics(runtime: Any, timeout_s: float = 30) -> None:
+    """Tests start once the service's topics exist and every partition has a leader, so a test
+    that produces at once does not race the broker's topic creation."""
+    from wafa_shared.kafka import all_topics
+    from wafa_shared.testing.events import eventually
+
+    await eventually(lambda: runtime.topics_ready, timeout_s=timeout_s)
+    producer = AIOKafkaProducer(bootstrap_servers=runtime.settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+
+        async def leaders_known() -> bool:
+            await producer.client.force_metadata_update()
+            for topic in all_topics(runtime.settings.topic_prefix):
+                partitions = producer.client.cluster.partitions_for_topic(topic) or set()
+                if not partitions or any(producer.client.cluster.leader_for_partition(TopicPartition(topic, p)) in (None, -1) for p in partitions):
+                    return False
+            return True
+
+        await eventually(leaders_known, timeout_s=timeout_s, interval_s=0.1)
+    finally:
+        await producer.stop()
+
+
 @asynccontextmanager
 async def run_app(
     infra: Infra,
@@ -167,6 +191,7 @@ async def run_app(
     settings = settings_cls(**options)
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
+        await wait_for_topics(app.state.runtime)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
             yield RunningService(name, app, client, settings, infra.bootstrap)
