@@ -44,6 +44,7 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     on_startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)  # e.g. seed built-in data
+    on_shutdown: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)  # e.g. close clients
     version: str = "0.1.0"
 
 
@@ -169,6 +170,8 @@ class Runtime:
             _, pending = await asyncio.wait(self._tasks, timeout=10)
             for task in pending:
                 task.cancel()
+        for hook in self.spec.on_shutdown:  # after the loops stopped, before the pool closes
+            await hook(self)
         await self.engine.dispose()
 
     async def db_ready(self) -> bool:

@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from wafa_shared.app import build_app
 from wafa_shared.clock import Clock
 from wafa_shared.lifecycle import ServiceSpec
-from wafa_survey import events
 from wafa_survey.api import ROUTERS
 from wafa_survey.events import CONSUMERS
 from wafa_survey.jobs import JOBS
@@ -28,6 +27,4 @@ __all__ = ["SPEC", "Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or Settings()
-    events.BASE_URL["value"] = settings.public_base_url
-    return build_app(SPEC, settings, clock)
+    return build_app(SPEC, settings or Settings(), clock)

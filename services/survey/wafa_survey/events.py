@@ -18,15 +18,13 @@ from wafa_shared.events.customer import CustomerErased
 from wafa_shared.events.loyalty import PurchaseRecorded, TierChanged
 from wafa_shared.events.touch import TouchCompleted
 from wafa_shared.inbox import ConsumerSpec, Handlers
+from wafa_shared.lifecycle import runtime_of
 from wafa_survey import repository as repo
 from wafa_survey import service
 from wafa_survey.domain.sampling import sampled
 from wafa_survey.schemas import Invitee
 
 handlers = Handlers()
-
-# Set by the app at start-up: the respondent link base (settings) for invitation URLs.
-BASE_URL: dict[str, str] = {"value": "http://127.0.0.1:8003/r"}
 
 
 async def _trigger(
@@ -49,7 +47,7 @@ async def _trigger(
             [Invitee(customer_id=customer_id, segment=segment)],  # type: ignore[arg-type]
             now=occurred_at,
             send_at=send_at,
-            base_url=BASE_URL["value"],
+            base_url=runtime_of(session).settings.public_base_url,  # type: ignore[attr-defined]
             trigger=event_type,
             source_event=key,
         )

@@ -1,7 +1,5 @@
 """Wiring of the touch scheduler service: `create_app` is what uvicorn and the tests run."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,13 +7,25 @@ from fastapi import FastAPI
 
 from wafa_shared.app import build_app
 from wafa_shared.clock import Clock
-from wafa_shared.lifecycle import ServiceSpec
-from wafa_touch import events
+from wafa_shared.lifecycle import Runtime, ServiceSpec
 from wafa_touch.api import ROUTERS
 from wafa_touch.enrolment import seed_builtin_plans
 from wafa_touch.events import CONSUMERS
 from wafa_touch.jobs import ANNOUNCE, DISPATCH, jobs
 from wafa_touch.settings import Settings
+
+
+async def seed_plans(runtime: Runtime) -> None:
+    async with runtime.sessions() as session:
+        await seed_builtin_plans(session)  # idempotent; never overwrites edits
+        await session.commit()
+
+
+async def close_partner_client(runtime: Runtime) -> None:
+    client = runtime.state.pop("partner_client", None)
+    if client is not None:
+        await client.aclose()
+
 
 SPEC = ServiceSpec(
     name="touch-scheduler",
@@ -26,6 +36,8 @@ SPEC = ServiceSpec(
     routers=ROUTERS,
     consumers=CONSUMERS,
     jobs=[DISPATCH, ANNOUNCE],
+    on_startup=[seed_plans],
+    on_shutdown=[close_partner_client],
 )
 
 __all__ = ["SPEC", "Settings", "create_app"]
@@ -33,23 +45,4 @@ __all__ = ["SPEC", "Settings", "create_app"]
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    events.configure(settings)
-    app = build_app(replace(SPEC, jobs=jobs(settings.dispatch_interval_s, settings.announce_interval_s)), settings, clock)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-        async with inner(a):
-            runtime = a.state.runtime
-            async with runtime.sessions() as session:
-                await seed_builtin_plans(session)  # idempotent; never overwrites edits
-                await session.commit()
-            try:
-                yield
-            finally:
-                client = runtime.state.pop("partner_client", None)
-                if client is not None:
-                    await client.aclose()
-
-    app.router.lifespan_context = lifespan
-    return app
+    return build_app(replace(SPEC, jobs=jobs(settings.dispatch_interval_s, settings.announce_interval_s)), settings, clock)

@@ -18,6 +18,7 @@ from wafa_shared.events.customer import ConsentChanged, CustomerErased, Customer
 from wafa_shared.events.loyalty import PurchaseRecorded
 from wafa_shared.events.survey import InvitationCreated, ResponseSubmitted
 from wafa_shared.inbox import ConsumerSpec, Handlers
+from wafa_shared.lifecycle import runtime_of
 from wafa_touch import repository as repo
 from wafa_touch.dispatch import decide_due
 from wafa_touch.enrolment import EnrolRequest, enrol, refresh_fact_touches, seed_builtin_plans
@@ -26,18 +27,11 @@ from wafa_touch.profiles import apply_consent, apply_profile, erase
 from wafa_touch.settings import Settings
 
 handlers = Handlers()
-_SETTINGS: list[Settings] = []
 
 
-def settings() -> Settings:
-    """Defaults of the running service (handlers receive only the session)."""
-    if not _SETTINGS:
-        _SETTINGS.append(Settings())
-    return _SETTINGS[0]
-
-
-def configure(s: Settings) -> None:
-    _SETTINGS[:] = [s]
+def settings(session: AsyncSession) -> Settings:
+    """Defaults of the running service, from the runtime that made the handler's session."""
+    return runtime_of(session).settings  # type: ignore[return-value]
 
 
 def is_unhappy(data: ResponseSubmitted) -> bool:
@@ -49,7 +43,7 @@ def is_unhappy(data: ResponseSubmitted) -> bool:
 
 async def trigger(session: AsyncSession, trigger_name: str, customer_id: uuid.UUID, at: datetime, ref: str, payload: dict[str, Any] | None = None) -> None:
     await seed_builtin_plans(session)
-    s = settings()
+    s = settings(session)
     for plan in await repo.plans_for_trigger(session, trigger_name):
         await enrol(
             session, plan, EnrolRequest(customer_id, at, trigger_name, ref, payload), at, default_tz=s.default_time_zone, default_country=s.default_country
@@ -60,7 +54,7 @@ async def trigger(session: AsyncSession, trigger_name: str, customer_id: uuid.UU
 async def on_registered(session: AsyncSession, event: Event, data: CustomerRegistered) -> None:
     await apply_profile(session, data)
     # A first purchase may have been consumed before the registration (different topics).
-    s = settings()
+    s = settings(session)
     await refresh_fact_touches(session, data.customer_id, data.registered_at, default_tz=s.default_time_zone, default_country=s.default_country)
 
 
@@ -68,7 +62,7 @@ async def on_registered(session: AsyncSession, event: Event, data: CustomerRegis
 async def on_updated(session: AsyncSession, event: Event, data: CustomerUpdated) -> None:
     await apply_profile(session, data)
     if {"birth_date", "custom_dates", "country", "time_zone"} & set(data.changed):
-        s = settings()
+        s = settings(session)
         await refresh_fact_touches(session, data.customer_id, data.updated_at or event.time, default_tz=s.default_time_zone, default_country=s.default_country)
 
 
@@ -113,7 +107,7 @@ async def on_response(session: AsyncSession, event: Event, data: ResponseSubmitt
     # customer's facts (consents) have not arrived yet, the dispatch job decides a moment later.
     if await repo.get_profile(session, data.customer_id) is None:
         return
-    s = settings()
+    s = settings(session)
     await decide_due(
         session, data.submitted_at, limit=100, default_tz=s.default_time_zone, default_assignee=s.default_assignee, customer_ids=[data.customer_id]
     )
