@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,19 @@ class RunningPlatform:
     urls: dict[str, str]
     token: str
     partner_secret: str = ""  # a POS partner's Standard Webhooks secret, known to loyalty (`PARTNER_SECRETS`)
+    processes: Platform | None = None  # the launcher, for tests that stop or restart services
 
     def client(self, service: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.urls[service], headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
 
-@pytest.fixture(scope="session")
-def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """All five services as processes, with fast polling for tests; started once per session."""
-    prefix = f"e2e{uuid.uuid4().hex[:6]}."
+@contextmanager
+def launch_platform(infra: Any, home: Path, name: str = "e2e", env: dict[str, str] | None = None) -> Iterator[RunningPlatform]:
+    """Start all five services as processes on their own databases (`<name>_<db>`) and topic prefix,
+    with fast polling for tests. Tests that disturb the platform (chaos, demo data) start their own."""
+    prefix = f"{name}{uuid.uuid4().hex[:6]}."
     partner_secret = new_secret()
-    p = Platform(Path(tmp_path_factory.mktemp("platform")), 0, 0)
+    p = Platform(home, 0, 0)
     p.env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
@@ -52,7 +55,7 @@ def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     urls = {}
     for s in SERVICES:
         port = free_port()
-        p.env[f"{s.env_prefix}DATABASE_URL"] = infra.db_url(f"e2e_{s.database}")
+        p.env[f"{s.env_prefix}DATABASE_URL"] = infra.db_url(f"{name}_{s.database}")
         p.env[f"{s.env_prefix}PORT"] = str(port)
         for key, value in {
             "RELAY_POLL_INTERVAL_S": "0.05",
@@ -62,13 +65,21 @@ def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
         }.items():
             p.env[f"{s.env_prefix}{key}"] = value
         urls[s.name] = f"http://127.0.0.1:{port}"
+    p.env.update(env or {})
     saved = dict(os.environ)
     try:
         p.home.mkdir(parents=True, exist_ok=True)
         p.migrate()
         p.start_services()
-        yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, "e2e", ["admin"], ttl_s=3600), partner_secret)
+        yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, name, ["admin"], ttl_s=3600), partner_secret, p)
     finally:
         p.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def platform(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """All five services as processes, started once per session and shared by the journeys."""
+    with launch_platform(infra, Path(tmp_path_factory.mktemp("platform"))) as running:
+        yield running
