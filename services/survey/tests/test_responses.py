@@ -229,3 +229,19 @@ async def test_a_completion_takes_three_statements(wafa_service: Any) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert (completion, partial_save, after_partial) == (3, 2, 3), statements
+
+
+async def test_an_imported_response_keeps_its_date_and_a_future_one_is_refused(wafa_service: Any) -> None:
+    async with wafa_service("survey", clock=ManualClock(T0)) as svc:
+        survey = await published_survey(svc)
+        [first] = await invite(svc, survey["id"])
+        future = {"token": first["token"], "answers": FULL, "submitted_at": (T0 + timedelta(minutes=1)).isoformat()}
+        r = await svc.client.post("/v1/responses", json=future, headers=svc.auth("surveys:write"))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "submitted_at"
+
+        given = T0 - timedelta(days=200)
+        r = await svc.client.post("/v1/responses", json={**future, "submitted_at": given.isoformat()}, headers=svc.auth("surveys:write"))
+        assert r.status_code == 201, r.text
+        assert r.json()["submitted_at"] == given.isoformat().replace("+00:00", "Z")
+        event = await svc.wait_for_event("wafa.survey", lambda e: e.type == "survey.response.submitted")
+        assert event.data["submitted_at"].startswith(given.date().isoformat())

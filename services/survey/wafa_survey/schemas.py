@@ -154,6 +154,11 @@ class ResponseIn(BaseModel):
     answers: dict[str, Any] = Field(examples=[{"nps": 9, "csat": 5, "comment": "شكرا"}])
     complete: bool = Field(True, description="False saves a partial response that can be continued with the same token.")
     language: str = Field("ar", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+    submitted_at: datetime | None = Field(
+        None,
+        description="When the answers were given, for importing responses collected elsewhere (paper, a previous survey tool); "
+        "defaults to now and must not be in the future. Trends and analytics date the response by it.",
+    )
 
 
 class ResponseOut(BaseModel):

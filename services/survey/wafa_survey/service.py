@@ -350,6 +350,17 @@ async def form(session: AsyncSession, token: str, language: str, now: datetime) 
     )
 
 
+def _answered_at(body: ResponseIn, now: datetime) -> datetime:
+    """An imported response keeps the time it was given; a live one is dated now."""
+    at = body.submitted_at
+    if at is None:
+        return now
+    problem = "needs a time zone offset" if at.tzinfo is None else "must not be in the future" if at > now else None
+    if problem:
+        raise ProblemError(422, "invalid-answers", f"submitted_at {problem}", errors=[{"field": "submitted_at", "in": "body", "message": problem}])
+    return at
+
+
 async def submit_response(session: AsyncSession, body: ResponseIn, now: datetime) -> tuple[int, ResponseOut]:
     """Save (partial) or complete the response of an invitation token. Answers merge with a
     partial save and are validated against the invitation's own version; on completion the
@@ -397,6 +408,7 @@ async def submit_response(session: AsyncSession, body: ResponseIn, now: datetime
             submitted_at=None,
         )
     scores = score(questions, clean)
+    submitted_at = _answered_at(body, now)
     response = repo.CompletedResponse(
         id=inv.response_id or uuid.uuid4(),
         survey_id=inv.survey_id,
@@ -411,9 +423,9 @@ async def submit_response(session: AsyncSession, body: ResponseIn, now: datetime
         nps=scores.nps,
         csat=scores.csat,
         ces=scores.ces,
-        submitted_at=now,
+        submitted_at=submitted_at,
     )
-    await repo.complete_response(session, response, inv.id, value_rows(questions, clean), saved=saved, responded_at=None if inv.anonymous else now)
+    await repo.complete_response(session, response, inv.id, value_rows(questions, clean), saved=saved, responded_at=None if inv.anonymous else submitted_at)
     await publish(
         session,
         ResponseSubmitted(
@@ -426,7 +438,7 @@ async def submit_response(session: AsyncSession, body: ResponseIn, now: datetime
             csat=scores.csat,
             ces=scores.ces,
             attributes=scores.attributes,
-            submitted_at=now,
+            submitted_at=submitted_at,
             survey_version=version.number,
             invitation_id=response.invitation_id,
             segment=inv.segment,
@@ -443,7 +455,7 @@ async def submit_response(session: AsyncSession, body: ResponseIn, now: datetime
         csat=scores.csat,
         ces=scores.ces,
         attributes=scores.attributes,
-        submitted_at=now,
+        submitted_at=submitted_at,
     )
 
 

@@ -116,7 +116,7 @@ async def test_a_survey_invitation_is_delivered_through_the_email_partner_with_i
         await register(svc, cid, T0)
         await wait_profile(svc, cid, 5)
         inv = InvitationCreated(
-            invitation_id=uuid.uuid4(), survey_id=uuid.uuid4(), customer_id=cid, url="https://s.example/i/abc", expires_at=T0 + timedelta(days=14)
+            invitation_id=uuid.uuid4(), survey_id=uuid.uuid4(), customer_id=cid, url="https://s.example/i/abc", expires_at=clock.now() + timedelta(days=14)
         )
         await svc.emit(inv, subject=cid)
         await wait_touches(svc, cid, 1)

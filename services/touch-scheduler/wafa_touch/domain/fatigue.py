@@ -8,7 +8,9 @@ contacts (times of every touch already sent or handed to the team), it guarantee
   and at least `min_gap_hours` between two contacts (touches with priority >= `exempt_priority`,
   i.e. service recovery, are exempt from these three, never from consent);
 - no instant message (email, SMS, push, survey invitation) inside the customer's quiet hours;
-- a plan's monthly budget is never exceeded.
+- a plan's monthly budget is never exceeded;
+- a touch whose window has passed (due long ago: an imported purchase, a scheduler that was
+  down) is skipped as `window-passed`, never sent late.
 A touch that would break a rule is postponed to the earliest time that keeps every rule, if
 that is inside its window; otherwise it is skipped with the reason. It is never sent.
 """
@@ -114,6 +116,8 @@ def decide(candidate: Candidate, history: Sequence[datetime], contact: Contact, 
     """Send now, postpone (with the new time) or skip (with the reason); see the module doc."""
     if contact.erased:
         return Decision("skip", candidate.channel, reason="customer-erased")
+    if now > candidate.window_end:  # e.g. a thank-you for a purchase imported from last year
+        return Decision("skip", candidate.channel, reason="window-passed")
     channel = effective_channel(candidate.channel, contact, policy)
     if not consent_allows(channel, contact.consents):
         return Decision("skip", channel, reason=f"no-consent:{channel}")
