@@ -1,81 +1,14 @@
-"""Cross-service fixtures: the five services as real processes (uvicorn, as `make run` starts them)
-on the session's PostgreSQL and broker, driven only through HTTP and webhooks."""
+"""Cross-service fixtures: one platform (`launch_platform`) shared by the journeys."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from wafa_shared.auth import mint_token
-from wafa_shared.embedded.broker import free_port
-from wafa_shared.launcher import Platform
-from wafa_shared.services import SERVICES
-from wafa_shared.settings import DEV_JWT_SECRET
-from wafa_shared.webhooks.signing import new_secret
-
-
-@dataclass
-class RunningPlatform:
-    urls: dict[str, str]
-    token: str
-    partner_secret: str = ""  # a POS partner's Standard Webhooks secret, known to loyalty (`PARTNER_SECRETS`)
-    processes: Platform | None = None  # the launcher, for tests that stop or restart services
-
-    def client(self, service: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.urls[service], headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
-
-
-@contextmanager
-def launch_platform(infra: Any, home: Path, name: str = "e2e", env: dict[str, str] | None = None) -> Iterator[RunningPlatform]:
-    """Start all five services as processes on their own databases (`<name>_<db>`) and topic prefix,
-    with fast polling for tests. Tests that disturb the platform (chaos, demo data) start their own."""
-    prefix = f"{name}{uuid.uuid4().hex[:6]}."
-    partner_secret = new_secret()
-    p = Platform(home, 0, 0)
-    p.env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
-            "WAFA_TOPIC_PREFIX": prefix,
-            "WAFA_TOPIC_PARTITIONS": "3",
-            "WAFA_JWT_SECRET": DEV_JWT_SECRET,
-            "WAFA_LOG_LEVEL": "WARNING",
-            "WAFA_ENV": "test",
-            # loyalty reads its partner secrets at start-up (a JSON list)
-            "WAFA_LOYALTY_PARTNER_SECRETS": f'["{partner_secret}"]',
-        }
-    )
-    urls = {}
-    for s in SERVICES:
-        port = free_port()
-        p.env[f"{s.env_prefix}DATABASE_URL"] = infra.db_url(f"{name}_{s.database}")
-        p.env[f"{s.env_prefix}PORT"] = str(port)
-        for key, value in {
-            "RELAY_POLL_INTERVAL_S": "0.05",
-            "WEBHOOK_POLL_INTERVAL_S": "0.1",
-            "CONSUMER_SESSION_TIMEOUT_MS": "2000",
-            "CONSUMER_HEARTBEAT_MS": "500",
-        }.items():
-            p.env[f"{s.env_prefix}{key}"] = value
-        urls[s.name] = f"http://127.0.0.1:{port}"
-    p.env.update(env or {})
-    saved = dict(os.environ)
-    try:
-        p.home.mkdir(parents=True, exist_ok=True)
-        p.migrate()
-        p.start_services()
-        yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, name, ["admin"], ttl_s=3600), partner_secret, p)
-    finally:
-        p.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+from wafa_shared.testing.platform import RunningPlatform, launch_platform
 
 
 @pytest.fixture(scope="session")
