@@ -22,6 +22,8 @@ app.add_typer(ops_cli.outbox_app, name="outbox")
 app.add_typer(ops_cli.webhooks_app, name="webhooks")
 app.add_typer(ops_cli.jobs_app, name="jobs")
 app.command("lag")(ops_cli.lag)
+demo_app = typer.Typer(help="The demo business.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 
 
 @app.command()
@@ -60,6 +62,29 @@ def migrate(service: Annotated[list[str] | None, typer.Argument(help="Services t
         settings = module.Settings()  # type: ignore[union-attr]
         asyncio.run(upgrade(settings.database_url, s.migrations_dir()))
         typer.echo(f"migrated {s.name}")
+
+
+@demo_app.command("seed")
+def demo_seed(
+    customers: Annotated[int, typer.Option(help="How many customers join over the period.")] = 2000,
+    months: Annotated[int, typer.Option(help="How many months of history.")] = 18,
+    seed: Annotated[int, typer.Option(help="Same seed, same business; loading it twice adds nothing.")] = 7,
+) -> None:
+    """Load a synthetic business into the running platform through its public APIs
+    (service URLs from `WAFA_<SERVICE>_URL`, default the dev ports)."""
+    from wafa_shared.demo import seed_demo
+    from wafa_shared.demo.progress import ProgressBar
+    from wafa_shared.services import SERVICES
+
+    urls = {s.name: ops_cli.base_url(s) for s in SERVICES}
+    token = os.environ.get("WAFA_TOKEN") or mint_token(os.environ.get("WAFA_JWT_SECRET", DEV_JWT_SECRET), "wafa-demo", ["admin"])
+    bar = ProgressBar()
+    summary = asyncio.run(seed_demo(urls, token, customers=customers, months=months, seed=seed, progress=bar))
+    bar.close()
+    typer.echo(
+        f"loaded {summary.customers} customers, {summary.purchases} purchases ({summary.revenue} SAR), "
+        f"{summary.referrals} referrals, {summary.responses} survey responses in {summary.seconds} s"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ installed service as its own process, print where everything is, and stop it all
 
 Data stays in `.wafa/` so a second run keeps it. Set `<PREFIX>DATABASE_URL` (e.g.
 `WAFA_LOYALTY_DATABASE_URL`) or `KAFKA_BOOTSTRAP_SERVERS` to use external servers instead.
+On the first start the demo business is loaded (`WAFA_DEMO=0` turns that off,
+`WAFA_DEMO_CUSTOMERS` sets its size) so a newcomer sees a living system.
 """
 
 from __future__ import annotations
@@ -157,7 +159,11 @@ def run(home: Path, pg_port: int = 55432, broker_port: int = 9092) -> None:
         _say("API docs:")
         for s, port in started:
             print(f"    {s.name:<16} http://127.0.0.1:{port}/docs", flush=True)
+        ports = {s.name: port for s, port in started}
+        if "analytics" in ports:
+            _say(f"dashboard: http://127.0.0.1:{ports['analytics']}/dashboard#token={token}")
         print(f"\n    dev token (admin, 30 days):\n    {token}\n", flush=True)
+        seed_demo_once(home, ports, token)
         _say(f"logs in {home / 'logs'}; press Ctrl-C to stop")
         while not stopping:
             for name, proc in platform.procs.items():
@@ -169,3 +175,25 @@ def run(home: Path, pg_port: int = 55432, broker_port: int = 9092) -> None:
         _say("stopping")
         platform.stop()
         _say("stopped")
+
+
+def seed_demo_once(home: Path, ports: dict[str, int], token: str) -> None:
+    """Load the demo business on the first start of a platform home (unless `WAFA_DEMO=0`)."""
+    marker = home / "demo-seeded"
+    if os.environ.get("WAFA_DEMO", "1") == "0" or marker.exists() or len(ports) < 5:
+        return
+    from wafa_shared.demo import DemoError, seed_demo
+    from wafa_shared.demo.progress import ProgressBar
+
+    customers = int(os.environ.get("WAFA_DEMO_CUSTOMERS", "2000"))
+    _say(f"first start: loading the demo business ({customers} customers, 18 months; WAFA_DEMO=0 skips this)")
+    bar = ProgressBar()
+    try:
+        summary = asyncio.run(seed_demo({n: f"http://127.0.0.1:{p}" for n, p in ports.items()}, token, customers=customers, progress=bar))
+    except (DemoError, httpx.HTTPError) as exc:
+        bar.close()
+        _say(f"demo not loaded ({exc}); the platform runs without it. Retry with `wafa demo seed`.")
+        return
+    bar.close()
+    marker.write_text(f"{summary.customers} customers, {summary.purchases} purchases\n")
+    _say(f"demo loaded: {summary.customers} customers, {summary.purchases} purchases, {summary.responses} survey answers in {summary.seconds} s")
