@@ -11,6 +11,8 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wafa_shared.services import SERVICES
+
 DEV_JWT_SECRET = "wafa-dev-secret-change-me-0123456789abcdef"
 
 
@@ -36,6 +38,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = _shared("WAFA_JWT_ISSUER", "wafa")  # type: ignore[assignment]
     log_level: str = _shared("WAFA_LOG_LEVEL", "INFO")  # type: ignore[assignment]
     cors_origins: list[str] = _shared("WAFA_CORS_ORIGINS", [])  # type: ignore[assignment]
+    service_urls: dict[str, str] = _shared("WAFA_SERVICE_URLS", {})  # type: ignore[assignment]
+    """Base URL of each service by name (JSON object), for the few server-side calls between
+    services (analytics' platform health). A missing name means its dev port on 127.0.0.1."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -74,6 +79,13 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def db_name_suffix(cls) -> str:
         return cls.service_name.replace("-", "_")
+
+    def service_url(self, name: str) -> str:
+        """Base URL of a peer service: `WAFA_SERVICE_URLS[name]`, else its dev port."""
+        if name in self.service_urls:
+            return self.service_urls[name].rstrip("/")
+        port = next(s.port for s in SERVICES if s.name == name)
+        return f"http://127.0.0.1:{port}"
 
     def topic(self, logical: str) -> str:
         """The physical topic name for a logical one such as `wafa.loyalty`."""

@@ -178,10 +178,57 @@ async def on_touch_skipped(session: AsyncSession, batch: Batch) -> None:
 async def on_enrolments(session: AsyncSession, batch: Batch) -> None:
     """Plan and control-group membership, the basis of plan uplift (intention to treat)."""
     rows = [
-        {"enrolment_id": d.enrolment_id, "customer_id": d.customer_id, "plan_id": d.plan_id, "holdout": d.holdout, "enrolled_at": d.enrolled_at}
+        {
+            "enrolment_id": d.enrolment_id,
+            "customer_id": d.customer_id,
+            "plan_id": d.plan_id,
+            "plan_key": d.plan_key,
+            "holdout": d.holdout,
+            "enrolled_at": d.enrolled_at,
+        }
         for _, d in batch
     ]
     ingest.queue(session, "enrolments", rows)
+
+
+@handlers.on_batch("task.assigned")
+async def on_tasks(session: AsyncSession, batch: Batch) -> None:
+    """Call-centre tasks; one is overdue while its touch is neither completed nor skipped after `due_at`."""
+    rows = [
+        {"task_id": d.task_id, "touch_id": d.touch_id, "customer_id": d.customer_id, "channel": d.channel, "assignee": d.assignee, "due_at": d.due_at}
+        for _, d in batch
+    ]
+    ingest.queue(session, "tasks", rows)
+
+
+# Points movements, signed: what adds to customers' outstanding points and what takes from them.
+# Keyed by event id (these events carry no id of their own; a re-published event keeps its id).
+POINTS_SIGN = {
+    "loyalty.points.earned": ("earned", 1),
+    "loyalty.referral.bonus.held": ("held", 1),
+    "loyalty.referral.bonus.revoked": ("revoked", -1),
+    "loyalty.points.redeemed": ("redeemed", -1),
+    "loyalty.points.expired": ("expired", -1),
+}
+
+
+def _owner(d: Any) -> Any:
+    """Whose points moved: the customer, or the advocate of a referral bonus."""
+    return d.customer_id if hasattr(d, "customer_id") else d.advocate_id
+
+
+def _points_handler(event_type: str) -> None:
+    kind, sign = POINTS_SIGN[event_type]
+
+    async def on_points(session: AsyncSession, batch: Batch) -> None:
+        rows = [{"event_id": e.id, "customer_id": _owner(d), "kind": kind, "delta": sign * abs(d.points), "occurred_at": d.occurred_at} for e, d in batch]
+        ingest.queue(session, "points", rows)
+
+    handlers.on_batch(event_type)(on_points)
+
+
+for _type in POINTS_SIGN:
+    _points_handler(_type)
 
 
 CONSUMERS: list[ConsumerSpec] = [ConsumerSpec("read-model", [c.TOPIC, lo.TOPIC, sv.TOPIC, to.TOPIC], handlers)]

@@ -140,9 +140,9 @@ ON CONFLICT DO NOTHING
 """)
 
 _ENROLMENTS = text("""
-INSERT INTO a_enrolments (enrolment_id, customer_id, plan_id, holdout, enrolled_at)
+INSERT INTO a_enrolments (enrolment_id, customer_id, plan_id, plan_key, holdout, enrolled_at)
 SELECT * FROM unnest(CAST(:enrolment_id AS uuid[]), CAST(:customer_id AS uuid[]), CAST(:plan_id AS uuid[]),
-  CAST(:holdout AS boolean[]), CAST(:enrolled_at AS timestamptz[]))
+  CAST(:plan_key AS text[]), CAST(:holdout AS boolean[]), CAST(:enrolled_at AS timestamptz[]))
 ON CONFLICT DO NOTHING
 """)
 
@@ -184,6 +184,22 @@ ON CONFLICT (touch_id) DO UPDATE SET
   plan_id = COALESCE(a_touches.plan_id, EXCLUDED.plan_id)
 """)
 
+_TASKS = text("""
+INSERT INTO a_tasks (task_id, touch_id, customer_id, channel, assignee, due_at)
+SELECT DISTINCT ON (task_id) * FROM unnest(CAST(:task_id AS uuid[]), CAST(:touch_id AS uuid[]), CAST(:customer_id AS uuid[]),
+  CAST(:channel AS text[]), CAST(:assignee AS text[]), CAST(:due_at AS timestamptz[]))
+  AS s(task_id, touch_id, customer_id, channel, assignee, due_at)
+ON CONFLICT DO NOTHING
+""")
+
+_POINTS = text("""
+INSERT INTO a_points (event_id, customer_id, kind, delta, occurred_at)
+SELECT DISTINCT ON (event_id) * FROM unnest(CAST(:event_id AS uuid[]), CAST(:customer_id AS uuid[]), CAST(:kind AS text[]),
+  CAST(:delta AS numeric[]), CAST(:occurred_at AS timestamptz[]))
+  AS s(event_id, customer_id, kind, delta, occurred_at)
+ON CONFLICT DO NOTHING
+""")
+
 STATEMENTS: dict[str, Any] = {
     "purchases": _PURCHASES,
     "refunds": _REFUNDS,
@@ -197,6 +213,8 @@ STATEMENTS: dict[str, Any] = {
     "invitations": _INVITATIONS,
     "touches": _TOUCHES,
     "enrolments": _ENROLMENTS,
+    "tasks": _TASKS,
+    "points": _POINTS,
 }
 
 
@@ -206,7 +224,22 @@ def columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     return {k: [r[k] for r in rows] for k in keys}
 
 
-ORDER = ("registered", "updated", "erased", "tier", "purchases", "refunds", "referrals", "redemptions", "invitations", "responses", "touches", "enrolments")
+ORDER = (
+    "registered",
+    "updated",
+    "erased",
+    "tier",
+    "purchases",
+    "refunds",
+    "referrals",
+    "redemptions",
+    "invitations",
+    "responses",
+    "touches",
+    "enrolments",
+    "tasks",
+    "points",
+)
 PENDING = "wafa.analytics.pending"
 
 

@@ -136,6 +136,7 @@ class Enrolment(Base):
     enrolment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     plan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    plan_key: Mapped[str | None] = mapped_column(String(100))
     holdout: Mapped[bool] = mapped_column(Boolean)
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -155,6 +156,32 @@ class Redemption(Base):
     points: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     cost: Mapped[Decimal | None] = mapped_column(MONEY)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Task(Base):
+    """A call-centre task (phone, letter, card touch) from `task.assigned`; it is done when its
+    touch is completed or skipped."""
+
+    __tablename__ = "a_tasks"
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    touch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    channel: Mapped[str] = mapped_column(String(50))
+    assignee: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class PointsMovement(Base):
+    """A change of customers' outstanding points, keyed by its event id: earned (+, also while
+    pending), referral bonus held (+) or revoked (-), redeemed (-), expired (-)."""
+
+    __tablename__ = "a_points"
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    kind: Mapped[str] = mapped_column(String(20))
+    delta: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_a_points_occurred_at", "occurred_at", postgresql_include=["delta", "kind"]),)
 
 
 class ClvFit(Base):

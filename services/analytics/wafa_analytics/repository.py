@@ -250,3 +250,45 @@ FROM membership m WHERE m.grp IS NOT NULL"""),
         {"start": start, "end": end, "currency": currency},
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def satisfaction_series(session: AsyncSession, start: datetime, end: datetime, *, tier: str | None, unit: str) -> list[dict[str, Any]]:
+    """Responses, NPS counts and mean CSAT, CES and CSI per UTC week (ISO, from Monday) or month."""
+    assert unit in ("week", "month")
+    rows = await session.execute(
+        text(f"""
+SELECT CAST(date_trunc('{unit}', submitted_at AT TIME ZONE 'UTC') AS date) AS bucket, count(*) AS responses,
+       count(nps) AS nps_answers, count(*) FILTER (WHERE nps >= {PROMOTER_MIN}) AS promoters,
+       count(*) FILTER (WHERE nps <= {DETRACTOR_MAX}) AS detractors, avg(csat) AS csat, avg(ces) AS ces, avg(csi) AS csi
+FROM a_responses WHERE submitted_at >= :start AND submitted_at < :end AND {_SEG.format(col="customer_id")}
+GROUP BY 1 ORDER BY 1"""),
+        {"start": start, "end": end, "segment": tier},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def tier_distribution(session: AsyncSession, start: datetime, end: datetime, *, currency: str) -> list[dict[str, Any]]:
+    """Customers (not erased) per current loyalty tier, with those who bought in [start, end)
+    and their revenue in the reporting currency. Customers without a tier are `none`."""
+    rows = await session.execute(
+        text("""
+WITH rev AS (
+  SELECT customer_id, COALESCE(sum(amount) FILTER (WHERE currency = :currency), 0) AS revenue
+  FROM a_purchases WHERE occurred_at >= :start AND occurred_at < :end GROUP BY 1
+)
+SELECT COALESCE(c.tier, 'none') AS tier, count(*) AS customers, count(rev.customer_id) AS buyers, COALESCE(sum(rev.revenue), 0) AS revenue
+FROM a_customers c LEFT JOIN rev USING (customer_id) WHERE c.erased_at IS NULL
+GROUP BY 1 ORDER BY 1"""),
+        {"start": start, "end": end, "currency": currency},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def customers_in_tier(session: AsyncSession, tier: str) -> set[Any]:
+    return set((await session.execute(text("SELECT customer_id FROM a_customers WHERE tier = :tier"), {"tier": tier})).scalars())
+
+
+async def plan_keys(session: AsyncSession) -> dict[Any, str]:
+    """Each plan's key (its readable name) as carried on `touch.plan.enrolled`."""
+    rows = await session.execute(text("SELECT DISTINCT ON (plan_id) plan_id, plan_key FROM a_enrolments WHERE plan_key IS NOT NULL ORDER BY plan_id"))
+    return {r.plan_id: r.plan_key for r in rows}

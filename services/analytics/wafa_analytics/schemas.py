@@ -196,6 +196,7 @@ class ComparisonOut(BaseModel):
 
 class PlanEffect(BaseModel):
     plan_id: uuid.UUID
+    plan_key: str | None = Field(None, description="the plan's key, from its enrolment events")
     treated: int
     holdout: int
     retention: ComparisonOut
@@ -246,3 +247,143 @@ class GoalOut(BaseModel):
     segment: str | None
     created_at: datetime | None = None
     progress: GoalProgress | None = None
+
+
+class SatisfactionPoint(BaseModel):
+    start: date = Field(description="first day of the week (Monday) or month, UTC")
+    responses: int
+    nps: Decimal | None = Field(description="% promoters (9-10) - % detractors (0-6)")
+    csat: Decimal | None
+    ces: Decimal | None
+    csi: Decimal | None
+
+
+class SatisfactionTrendOut(BaseModel):
+    period: PeriodOut
+    tier: str | None
+    bucket: Literal["week", "month"]
+    points: list[SatisfactionPoint]
+
+
+class TierShare(BaseModel):
+    tier: str = Field(description="current loyalty tier; `none` for customers without one")
+    customers: int
+    share: Decimal | None = Field(description="% of customers")
+    buyers: int = Field(description="customers of the tier who bought in the period")
+    revenue: Decimal = Field(description="their revenue in the period (reporting currency)")
+
+
+class TierDistributionOut(BaseModel):
+    period: PeriodOut
+    currency: str
+    customers: int
+    tiers: list[TierShare]
+
+
+class ChannelSeries(BaseModel):
+    channel: str
+    touches: list[int] = Field(description="scheduled touches per day, aligned with `days`")
+
+
+class UpcomingTouchesOut(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    tier: str | None
+    days: list[date]
+    channels: list[str]
+    series: list[ChannelSeries]
+    total: int
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class OverdueTask(BaseModel):
+    task_id: uuid.UUID
+    touch_id: uuid.UUID
+    customer_id: uuid.UUID
+    channel: str
+    assignee: str
+    due_at: datetime
+    days_overdue: int
+
+
+class OverdueTasksOut(BaseModel):
+    as_of: datetime
+    tier: str | None
+    total: int
+    by_channel: dict[str, int]
+    by_assignee: dict[str, int]
+    oldest_due_at: datetime | None
+    items: list[OverdueTask] = Field(description="the oldest overdue tasks, oldest first (at most `limit`)")
+
+
+class LiabilityMonth(BaseModel):
+    month: str
+    added: Decimal = Field(description="points earned (also pending) and referral bonuses held")
+    taken: Decimal = Field(description="points redeemed, expired and bonuses revoked")
+    outstanding_points: Decimal = Field(description="at the end of the month")
+    liability: Decimal
+
+
+class PointsLiabilityOut(BaseModel):
+    period: PeriodOut
+    tier: str | None
+    currency: str
+    point_value: Decimal = Field(description="cost of one point (REWARD_POINT_COST)")
+    opening_points: Decimal
+    opening_liability: Decimal
+    outstanding_points: Decimal = Field(description="at the end of the period")
+    liability: Decimal = Field(description="outstanding points x point value")
+    movements: dict[str, Decimal] = Field(description="points by movement kind in the period: earned, held, revoked, redeemed, expired")
+    months: list[LiabilityMonth]
+
+
+class ConsumerHealth(BaseModel):
+    consumer: str
+    group_id: str
+    lag: int | None
+    error: str | None = None
+
+
+class ServiceHealth(BaseModel):
+    service: str
+    url: str
+    reachable: bool
+    error: str | None
+    outbox_backlog: int | None
+    oldest_unpublished_at: datetime | None
+    dead_letters: int | None
+    webhooks_retrying: int | None
+    webhooks_dead: int | None
+    consumer_lag: int | None
+    consumers: list[ConsumerHealth]
+
+
+class HealthTotals(BaseModel):
+    unreachable: int
+    outbox_backlog: int
+    dead_letters: int
+    webhook_failures: int = Field(description="deliveries retrying after a failure plus dead ones")
+    consumer_lag: int
+
+
+class PlatformHealthOut(BaseModel):
+    checked_at: datetime
+    services: list[ServiceHealth]
+    totals: HealthTotals
+
+
+class RfmCell(BaseModel):
+    r: int
+    f: int
+    segment: str
+    customers: int
+    mean_monetary: Decimal | None
+
+
+class RfmGridOut(BaseModel):
+    as_of: datetime
+    tier: str | None
+    currency: str
+    customers: int
+    cells: list[RfmCell] = Field(description="all 25 (R, F) cells, R and F from 1 to 5")
+    segments: dict[str, int]

@@ -106,12 +106,14 @@ async def plan_effectiveness(session: AsyncSession, settings: Settings, p: Perio
     groups: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {"treated": [], "holdout": []})
     for r in await repo.plan_outcomes(session, p.start, p.end, currency=settings.currency):
         groups[r["plan_id"]][r["grp"]].append(r)
+    keys = await repo.plan_keys(session)
     out = []
     for plan_id in sorted(groups, key=str):
         t, h = groups[plan_id]["treated"], groups[plan_id]["holdout"]
         out.append(
             {
                 "plan_id": plan_id,
+                "plan_key": keys.get(plan_id),
                 "treated": len(t),
                 "holdout": len(h),
                 "retention": uplift.rates([r["orders"] > 0 for r in t], [r["orders"] > 0 for r in h]),
@@ -146,3 +148,54 @@ WHERE c.customer_id = s.customer_id""")
     )
     days = (await session.execute(text("SELECT count(*) FROM a_daily"))).scalar_one()
     return {"days": int(days), "customers": int(res.rowcount)}  # type: ignore[attr-defined]
+
+
+async def satisfaction_series(session: AsyncSession, p: Period, *, tier: str | None, unit: str) -> list[dict[str, Any]]:
+    out = []
+    for r in await repo.satisfaction_series(session, p.start, p.end, tier=tier, unit=unit):
+        nps = None if r["nps_answers"] == 0 else kpi.ratio(r["promoters"] - r["detractors"], r["nps_answers"], 100)
+        q = {k: None if r[k] is None else Decimal(r[k]).quantize(kpi.Q) for k in ("csat", "ces", "csi")}
+        out.append({"start": r["bucket"], "responses": r["responses"], "nps": nps, **q})
+    return out
+
+
+async def tier_distribution(session: AsyncSession, settings: Settings, p: Period) -> dict[str, Any]:
+    rows = await repo.tier_distribution(session, p.start, p.end, currency=settings.currency)
+    total = sum(r["customers"] for r in rows)
+    tiers = [
+        {
+            "tier": r["tier"],
+            "customers": r["customers"],
+            "share": kpi.ratio(r["customers"], total, 100),
+            "buyers": r["buyers"],
+            "revenue": Decimal(r["revenue"]).quantize(kpi.Q),
+        }
+        for r in rows
+    ]
+    return {"customers": total, "tiers": tiers}
+
+
+async def rfm_grid(session: AsyncSession, settings: Settings, as_of: datetime, *, tier: str | None) -> dict[str, Any]:
+    """The 5 x 5 RFM grid: customers per (R, F) cell, the cell's segment and mean monetary value."""
+    scores = await rfm_scores(session, settings, as_of)
+    if tier is not None:
+        members = await repo.customers_in_tier(session, tier)
+        scores = [s for s in scores if s["customer_id"] in members]
+    cells: dict[tuple[int, int], list[Decimal]] = defaultdict(list)
+    for s in scores:
+        cells[(s["r"], s["f"])].append(Decimal(s["monetary"]))
+    grid = [
+        {
+            "r": r,
+            "f": f,
+            "segment": rfm.segment(r, f),
+            "customers": len(cells[(r, f)]),
+            "mean_monetary": kpi.ratio(sum(cells[(r, f)], Decimal(0)), len(cells[(r, f)])),
+        }
+        for r in range(1, 6)
+        for f in range(1, 6)
+    ]
+    counts: dict[str, int] = defaultdict(int)
+    for c in grid:
+        counts[c["segment"]] += c["customers"]
+    return {"customers": len(scores), "cells": grid, "segments": {k: counts.get(k, 0) for k in rfm.SEGMENTS}}

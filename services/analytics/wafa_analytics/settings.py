@@ -45,5 +45,8 @@ class Settings(ServiceSettings):
     high_value_revenue: Decimal = Decimal("1000")
     """Lifetime revenue from which a detractor is flagged at risk at once."""
 
+    platform_health_timeout_s: float = 5.0
+    """How long the platform-health view waits for each service's ops summary."""
+
     consumer_batch_size: int = 5000
     """Larger than the platform default: analytics handlers are set-based, so bigger batches are cheaper per event."""

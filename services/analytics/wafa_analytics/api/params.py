@@ -22,3 +22,6 @@ PeriodDep = Annotated[Period, Depends(_period)]
 
 def period_out(p: Period) -> dict[str, date]:
     return {"from": p.first, "to": p.last}
+
+
+TierDep = Annotated[str | None, Query(max_length=50, description="only customers currently in this loyalty tier")]
