@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,8 +18,8 @@ from wafa_shared import health, ops
 from wafa_shared.clock import Clock
 from wafa_shared.lifecycle import Runtime, ServiceSpec
 from wafa_shared.observability import RequestContextMiddleware, configure_logging, service_var
-from wafa_shared.problems import install_problem_handlers
-from wafa_shared.ratelimit import RateLimitMiddleware
+from wafa_shared.problems import declare_problems, install_problem_handlers
+from wafa_shared.ratelimit import EXEMPT, RateLimitMiddleware
 from wafa_shared.settings import ServiceSettings
 from wafa_shared.tracing import configure_tracing
 from wafa_shared.webhooks.router import router as webhooks_router
@@ -66,4 +67,19 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
         app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(ops.router)
+    _complete_openapi(app)
     return app
+
+
+def _complete_openapi(app: FastAPI) -> None:
+    """The OpenAPI document says what the service really answers, including every problem+json
+    error the shared layers can give (`declare_problems`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()  # cached by FastAPI in app.openapi_schema, completed once here
+            declare_problems(document, unlimited_paths=EXEMPT)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

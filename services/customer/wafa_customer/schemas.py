@@ -5,13 +5,14 @@ customer's country and are normalised by the service (`service.normalize_contact
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from wafa_customer.domain import contact
+from wafa_shared.clock import LocalTime
 
 Kind = Literal["person", "company", "intermediary"]
 Stage = Literal["lead", "prospect", "customer", "former"]
@@ -153,8 +154,8 @@ class CustomerOut(BaseModel):
     referral_code: str | None
     referred_by: uuid.UUID | None
     preferred_channel: str | None
-    quiet_hours_start: time | None
-    quiet_hours_end: time | None
+    quiet_hours_start: LocalTime | None
+    quiet_hours_end: LocalTime | None
     external_ids: list[ExternalIdOut]
     consents: list[ConsentOut]
     facts: Facts
@@ -180,8 +181,8 @@ class CustomerSummary(BaseModel):
 
 
 class QuietHours(BaseModel):
-    start: time = Field(description="Local time in the customer's time zone.", examples=["21:00"])
-    end: time = Field(examples=["08:00"])
+    start: LocalTime = Field(description="Local time in the customer's time zone.", examples=["21:00"])
+    end: LocalTime = Field(examples=["08:00"])
 
 
 class ConsentsIn(BaseModel):

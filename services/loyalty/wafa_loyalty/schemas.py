@@ -5,16 +5,25 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from wafa_shared.money import Currency
 
+# Upper bounds on what a client may send, so an absurd value is a 422 naming its field instead of
+# a number PostgreSQL cannot store (NUMERIC(20, 4) and INTEGER columns), with room left for the
+# arithmetic on it (amount x earn rate x multipliers). Found by tests/test_fuzz.py.
+MAX_MONEY = Decimal(10**12)  # a unit price, a refund, a point's value, a reward's cost (currency units)
+MAX_POINTS = Decimal(10**12)  # a bonus, a cap, a tier threshold, an adjustment, a reward's price
+MAX_RATE = Decimal(10**4)  # points per currency unit; a multiplier
+MAX_QUANTITY = Decimal(10**6)
+MAX_INT = 2**31 - 1  # INTEGER columns: stock, limits
+
 
 class MultiplierRule(BaseModel):
     match: str = Field(min_length=1, max_length=100, description="The SKU or category the rule applies to.")
-    multiplier: Decimal = Field(gt=0, examples=["2"])
+    multiplier: Decimal = Field(gt=0, le=MAX_RATE, examples=["2"])
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
 
@@ -22,21 +31,21 @@ class MultiplierRule(BaseModel):
 class EarningRules(BaseModel):
     category_multipliers: list[MultiplierRule] = []
     sku_multipliers: list[MultiplierRule] = Field([], description="A SKU rule wins over a category rule for the same line.")
-    birthday_multiplier: Decimal | None = Field(None, gt=0, description="Applied to purchases in the member's birth month.")
-    first_purchase_bonus: Decimal | None = Field(None, ge=0, description="Flat points on a member's first purchase.")
+    birthday_multiplier: Decimal | None = Field(None, gt=0, le=MAX_RATE, description="Applied to purchases in the member's birth month.")
+    first_purchase_bonus: Decimal | None = Field(None, ge=0, le=MAX_POINTS, description="Flat points on a member's first purchase.")
     referral_bonus: Decimal | None = Field(
-        None, ge=0, description="Points to the advocate, pending until the referee's first purchase passes its return window."
+        None, ge=0, le=MAX_POINTS, description="Points to the advocate, pending until the referee's first purchase passes its return window."
     )
-    survey_bonus: Decimal | None = Field(None, ge=0, description="Points for a completed survey (`survey.response.submitted`).")
-    caps: dict[Literal["base_spend", "first_purchase", "referral", "survey_completion"], Decimal] = Field(
+    survey_bonus: Decimal | None = Field(None, ge=0, le=MAX_POINTS, description="Points for a completed survey (`survey.response.submitted`).")
+    caps: dict[Literal["base_spend", "first_purchase", "referral", "survey_completion"], Annotated[Decimal, Field(ge=0, le=MAX_POINTS)]] = Field(
         {}, description='Per-customer cap on the points a rule may earn per calendar year, e.g. {"survey_completion": 100}.'
     )
 
 
 class TierIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    threshold: Decimal = Field(ge=0, description="Qualifying credit needed (points, spend or purchases, per the program's basis).")
-    earn_multiplier: Decimal = Field(Decimal(1), gt=0)
+    threshold: Decimal = Field(ge=0, le=MAX_POINTS, description="Qualifying credit needed (points, spend or purchases, per the program's basis).")
+    earn_multiplier: Decimal = Field(Decimal(1), gt=0, le=MAX_RATE)
     paid: bool = Field(False, description="A paid-membership tier: held by subscription (start/end), never earned by credit.")
 
 
@@ -49,9 +58,9 @@ class ProgramIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Wafa Rewards"])
     points_name: str = Field("points", min_length=1, max_length=100, examples=["نقاط"])
     currency: Currency = Field(examples=["SAR"])
-    earn_rate: Decimal = Field(gt=0, description="Points per currency unit spent.", examples=["1"])
+    earn_rate: Decimal = Field(gt=0, le=MAX_RATE, description="Points per currency unit spent.", examples=["1"])
     rounding: Literal["down", "half_even", "up"] = "down"
-    point_value: Decimal = Field(ge=0, description="Currency value of one point (for the liability).", examples=["0.05"])
+    point_value: Decimal = Field(ge=0, le=MAX_MONEY, description="Currency value of one point (for the liability).", examples=["0.05"])
     pending_days: int = Field(0, ge=0, le=365, description="Return window: earned points stay pending this many days.")
     expiry_mode: Literal["none", "fixed", "inactivity"] = "none"
     expiry_months: int | None = Field(None, ge=1, le=120)
@@ -88,8 +97,8 @@ class ProgramOut(BaseModel):
 class LineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     category: str | None = Field(None, max_length=100)
-    quantity: Decimal = Field(gt=0)
-    unit_price: Decimal = Field(gt=0)
+    quantity: Decimal = Field(gt=0, le=MAX_QUANTITY)
+    unit_price: Decimal = Field(gt=0, le=MAX_MONEY)
 
 
 class PurchaseIn(BaseModel):
@@ -135,7 +144,7 @@ class BatchOut(BaseModel):
 
 
 class RefundIn(BaseModel):
-    amount: Decimal = Field(gt=0, description="Refunded amount in the purchase's currency; points are reversed in proportion.")
+    amount: Decimal = Field(gt=0, le=MAX_MONEY, description="Refunded amount in the purchase's currency; points are reversed in proportion.")
     reason: str | None = Field(None, max_length=500)
     occurred_at: AwareDatetime | None = None
 
@@ -207,17 +216,17 @@ class LedgerEntryOut(BaseModel):
 
 
 class AdjustmentIn(BaseModel):
-    points: Decimal = Field(description="Signed: positive credits, negative debits (never beyond the balance).")
+    points: Decimal = Field(ge=-MAX_POINTS, le=MAX_POINTS, description="Signed: positive credits, negative debits (never beyond the balance).")
     reason: str = Field(min_length=1, max_length=500)
 
 
 class RewardIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["discount_voucher", "free_product", "gift", "charity_donation"]
-    cost_points: Decimal = Field(gt=0)
-    cost: Decimal | None = Field(None, ge=0, description="What one redemption costs the business, in the program currency.")
-    stock: int | None = Field(None, ge=0)
-    per_customer_limit: int | None = Field(None, ge=1)
+    cost_points: Decimal = Field(gt=0, le=MAX_POINTS)
+    cost: Decimal | None = Field(None, ge=0, le=MAX_MONEY, description="What one redemption costs the business, in the program currency.")
+    stock: int | None = Field(None, ge=0, le=MAX_INT)
+    per_customer_limit: int | None = Field(None, ge=1, le=MAX_INT)
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
     min_tier: str | None = Field(None, description="Only members of this tier or higher may redeem.")
@@ -297,7 +306,7 @@ class PoolImportOut(BaseModel):
 class CouponBatchIn(BaseModel):
     count: int = Field(ge=1, le=1_000_000)
     reward_id: uuid.UUID | None = None
-    points: Decimal | None = Field(None, gt=0, description="Bonus points each code credits when redeemed (promotion codes).")
+    points: Decimal | None = Field(None, gt=0, le=MAX_POINTS, description="Bonus points each code credits when redeemed (promotion codes).")
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wafa_shared.clock import LocalTime
 from wafa_touch.domain.timing import TouchDef
 
 Trigger = Literal["manual", "first_purchase", "referral_made", "detractor_response", "at_risk"]
@@ -127,8 +128,8 @@ class FatiguePolicyIO(BaseModel):
     max_per_7d: int = Field(2, ge=1, le=100)
     max_per_30d: int = Field(6, ge=1, le=400)
     min_gap_hours: int = Field(24, ge=0, le=24 * 30)
-    quiet_start: time | None = time(21, 0)
-    quiet_end: time | None = time(9, 0)
+    quiet_start: LocalTime | None = time(21, 0)
+    quiet_end: LocalTime | None = time(9, 0)
     respect_preferred: bool = True
     exempt_priority: int = Field(
         100, ge=0, le=1001, description="Touches at or above this priority (service recovery) are exempt from frequency caps, never from consent."

@@ -29,6 +29,10 @@ _FORMATS = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jso
     status_code=202,
     response_model=ImportJobOut,
     summary="Import customers from CSV or JSONL (upsert on external id)",
+    responses={
+        200: {"model": ImportJobOut, "description": "With `wait=true`: the finished job."},
+        415: {"description": "Neither the Content-Type nor `format` names CSV or JSONL."},
+    },
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},
 )
 async def import_customers(

@@ -30,7 +30,10 @@ def program_cache(runtime: Runtime) -> dict[Any, Any]:
     status_code=201,
     response_model=PurchaseOut,
     dependencies=[require("loyalty:write")],
-    responses={200: {"description": "The order was already recorded; its first result."}, 409: {"description": "Order id reused with other content."}},
+    responses={
+        200: {"model": PurchaseOut, "description": "The order was already recorded; its first result."},
+        409: {"description": "Order id reused with other content."},
+    },
 )
 async def record_purchase(body: PurchaseIn, session: SessionDep, runtime: RuntimeDep) -> Any:
     """Record a purchase and earn its points (idempotent on `order_id`). Points stay pending
@@ -40,7 +43,12 @@ async def record_purchase(body: PurchaseIn, session: SessionDep, runtime: Runtim
     return Response(out.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
 
 
-@router.post("/batch", response_model=BatchOut, dependencies=[require("loyalty:write")])
+@router.post(
+    "/batch",
+    response_model=BatchOut,
+    dependencies=[require("loyalty:write")],
+    responses={413: {"description": "More purchases than `MAX_BATCH_PURCHASES` in one call."}},
+)
 async def record_batch(body: BatchIn, session: SessionDep, runtime: RuntimeDep) -> Any:
     """Up to 10,000 purchases (e.g. a historical import); each item gets its own result
     (201 created, 200 already recorded, or its problem) and bad items do not stop the others."""

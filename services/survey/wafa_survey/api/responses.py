@@ -21,6 +21,10 @@ router = APIRouter(prefix="/v1", tags=["responses"])
     response_model=ResponseOut,
     dependencies=[require("surveys:write")],
     summary="Save or complete a response by invitation token",
+    responses={
+        200: {"model": ResponseOut, "description": "A partial response continued."},
+        410: {"description": "The invitation expired."},
+    },
     description="Answers are validated against the exact version the invitation was made for. `complete: false` saves a partial "
     "response (200 when continuing one); completion spends the token and publishes `survey.response.submitted` with the scores. "
     "Errors change nothing: 404 unknown token, 409 `invitation-used`, 410 `invitation-expired`, 422 `invalid-answers` naming each answer.",

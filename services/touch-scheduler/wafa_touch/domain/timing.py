@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import BaseModel, Field, model_validator
 
+from wafa_shared.clock import LocalTime
 from wafa_touch.domain.channels import INSTANT_CHANNELS, Channel
 
 TimingKind = Literal["cadence", "fixed_date", "holiday", "personal_date", "after_event"]
@@ -48,7 +49,7 @@ class Timing(BaseModel):
     holiday: str | None = Field(None, min_length=1, max_length=100)
     calendar: str = Field("customer", min_length=2, max_length=20)
     personal: str | None = Field(None, min_length=1, max_length=100)
-    local_time: time = time(10, 0)
+    local_time: LocalTime = time(10, 0)
     window_days: int = Field(7, ge=0, le=90, description="How far the fatigue policy may postpone the touch.")
 
     @model_validator(mode="after")
