@@ -62,6 +62,7 @@ class Person:
     birth_date: date
     joined_at: datetime
     satisfaction: float  # latent, 0..1
+    consents: bool  # to email, SMS and calls
     purchases: list[Purchase] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     referred: list[Person] = field(default_factory=list)  # friends this customer referred
@@ -125,6 +126,7 @@ def _person(rng: random.Random, key: str, joined: datetime) -> Person:
         birth_date=date(rng.randrange(1960, 2004), rng.randrange(1, 13), rng.randrange(1, 29)),
         joined_at=joined,
         satisfaction=rng.betavariate(4, 2),
+        consents=rng.random() < 0.8,
     )
 
 

@@ -8,6 +8,7 @@ Safe to re-run with the same seed: customers carry idempotency keys and purchase
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from wafa_shared.demo.business import Answer, Business, Person, Purchase, genera
 
 Progress = Callable[[str, int, int], None]
 CURRENCY = "SAR"
+SOURCE = "wafa-demo"  # external-id source of the demo's customers
 BATCH = 1000  # purchases per batch call
 PARALLEL = 8  # concurrent single calls
 T = dict[str, str]
@@ -72,8 +74,9 @@ async def _gather(items: Iterable[Any], call: Callable[[Any], Awaitable[Any]], s
 
 
 class Loader:
-    def __init__(self, clients: Mapping[str, httpx.AsyncClient], progress: Progress | None) -> None:
+    def __init__(self, clients: Mapping[str, httpx.AsyncClient], progress: Progress | None, tag: str) -> None:
         self.c = clients
+        self.tag = tag  # every customer of this business carries it
         self.progress = progress
         self.summary = DemoSummary()
 
@@ -117,8 +120,11 @@ class Loader:
             _ok(await self.c["loyalty"].post("/v1/rewards", json={"name": name, "kind": kind, "cost_points": points, "cost": cost}), 201)
 
     async def customers(self, people: list[Person]) -> None:
-        async def register(p: Person) -> None:
-            body = {
+        """One bulk import (upserts on the external id, so a re-run changes nothing), then the ids
+        and referral codes read back by tag, then consents (most customers give them)."""
+        rows = [
+            {
+                "external_id": p.key,
                 "given_name": p.given_name,
                 "family_name": p.family_name,
                 "email": p.email,
@@ -128,16 +134,34 @@ class Loader:
                 "city": p.city,
                 "time_zone": "Asia/Riyadh",
                 "birth_date": p.birth_date.isoformat(),
-                "tags": ["demo"],
+                "tags": ["demo", self.tag],
             }
-            out = _ok(await self.c["customer"].post("/v1/customers", json=body, headers={"Idempotency-Key": f"demo-{p.key}"}), 200, 201)
-            self.summary.ids[p.key] = out["id"]
-            consents = {"channels": {"email": "granted", "sms": "granted", "phone": "granted"}, "source": "demo-import"}
-            _ok(await self.c["customer"].put(f"/v1/customers/{out['id']}/consents", json=consents))
-            if out.get("referral_code"):
-                self.summary.ids[f"code:{p.key}"] = out["referral_code"]
+            for p in people
+        ]
+        body = b"\n".join(json.dumps(r, ensure_ascii=False).encode() for r in rows)
+        headers = {"Content-Type": "application/x-ndjson"}
+        job = _ok(await self.c["customer"].post("/v1/customers/import", content=body, headers=headers, params={"source": SOURCE, "wait": "true"}))
+        if job["failed"]:
+            raise DemoError(f"customer import refused rows: {job['errors'][:3]}")
+        if self.progress:
+            self.progress("customers", len(people), len(people))
+        key_of = {p.email: p.key for p in people}
+        cursor = None
+        while True:
+            params: dict[str, str | int] = {"tag": self.tag, "limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = _ok(await self.c["customer"].get("/v1/customers", params=params))
+            self.summary.ids.update({key_of[c["email"]]: c["id"] for c in page["items"] if c["email"] in key_of})
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        if missing := [p.key for p in people if p.key not in self.summary.ids]:
+            raise DemoError(f"{len(missing)} imported customers were not found by tag {self.tag}")
 
-        await _gather(people, register, "customers", self.progress)
+        async def consent(p: Person) -> None:
+            channels = {"email": "granted", "sms": "granted", "phone": "granted"}
+            _ok(await self.c["customer"].put(f"/v1/customers/{self.summary.ids[p.key]}/consents", json={"channels": channels, "source": "demo-import"}))
+
+        await _gather([p for p in people if p.consents], consent, "consents", self.progress)
         self.summary.customers += len(people)
 
     async def members(self, people: list[Person], timeout_s: float = 180) -> None:
@@ -175,12 +199,13 @@ class Loader:
 
     async def referrals(self, business: Business) -> list[Person]:
         """Each friend is referred by the advocate's code; returns the friends who were created."""
-        pairs = [(a, f) for a, f in business.referees if f"code:{a.key}" in self.summary.ids]
+        pairs = business.referees
 
         async def refer(pair: tuple[Person, Person]) -> Person | None:
             advocate, friend = pair
+            code = _ok(await self.c["customer"].get(f"/v1/customers/{self.summary.ids[advocate.key]}"))["referral_code"]
             referee = {"given_name": friend.given_name, "family_name": friend.family_name, "email": friend.email, "language": friend.language, "country": "SA"}
-            r = await self.c["customer"].post("/v1/referrals", json={"code": self.summary.ids[f"code:{advocate.key}"], "referee": referee})
+            r = await self.c["customer"].post("/v1/referrals", json={"code": code, "referee": referee})
             if r.status_code == 409:  # already referred by an earlier run
                 return None
             out = _ok(r, 201)
@@ -308,7 +333,7 @@ async def seed_demo(
     limits = httpx.Limits(max_connections=PARALLEL * 2)
     clients = {name: httpx.AsyncClient(base_url=url, headers=headers, timeout=120, limits=limits) for name, url in urls.items()}
     try:
-        loader = Loader(clients, progress)
+        loader = Loader(clients, progress, f"demo-{seed}-{now:%Y%m%d}")
         await loader.ready()
         await loader.team()
         await loader.program()
