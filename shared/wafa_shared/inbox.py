@@ -16,6 +16,9 @@ Guarantees:
   (bad JSON, unknown type or version, invalid data) go there at once: retrying cannot help.
 - Fast path: a whole fetched batch is applied in one transaction; only when that fails is the
   batch re-run one event at a time, to isolate the culprit.
+- A database outage (restart, failover) is not the event's fault: while the database cannot be
+  reached the consumer waits for it, without spending an event's attempts, and then re-runs
+  the batch. Nothing is dead-lettered and the consumer never stops because PostgreSQL was away.
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ class ConsumerSpec:
 
 class PoisonEvent(Exception):
     """The message can never be applied (unparseable, unknown type or version, invalid data)."""
+
+
+class _Stopping(Exception):
+    """The consumer was asked to stop before a batch was applied: its offset must not be committed."""
 
 
 @dataclass
@@ -155,9 +162,20 @@ class InboxConsumer:
                 for tp, records in batches.items():
                     if self._stop.is_set():
                         break
-                    await self.process(records)
+                    try:
+                        await self.process(records)
+                    except _Stopping:
+                        break
+                    except Exception as exc:  # noqa: BLE001 - e.g. the database left while dead-lettering
+                        # Not applied, not committed: fetch the batch again once the database is back.
+                        log.warning("batch not applied; fetching it again", extra={"consumer": self.name, "error": repr(exc)})
+                        self._consumer.seek(tp, records[0].offset)
+                        await self._wait_for_database()
+                        continue
                     await self._commit(tp, records[-1].offset + 1)
                     self._record_lag(tp, records[-1].offset + 1)
+        except _Stopping:
+            pass
         finally:
             self.connected = False
             for client in (self._consumer, self._dlq_producer):
@@ -184,13 +202,17 @@ class InboxConsumer:
         """Apply a batch of records from one partition, in order, each effect once."""
         parsed = [parse_record(r) for r in records]
         if all(p.error is None for p in parsed):
-            try:
-                applied = await self._apply(parsed)
-                EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(applied)
-                EVENTS_CONSUMED.labels(self.service, self.spec.name, "duplicate").inc(len(parsed) - applied)
-                return
-            except Exception as exc:  # noqa: BLE001 - fall back to one-by-one to isolate the culprit
-                log.info("batch failed; isolating", extra={"consumer": self.name, "error": repr(exc)})
+            while True:
+                try:
+                    applied = await self._apply(parsed)
+                    EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(applied)
+                    EVENTS_CONSUMED.labels(self.service, self.spec.name, "duplicate").inc(len(parsed) - applied)
+                    return
+                except Exception as exc:  # noqa: BLE001 - fall back to one-by-one to isolate the culprit
+                    if await self._wait_for_database():
+                        continue  # the database was away: the batch is not at fault, run it again
+                    log.info("batch failed; isolating", extra={"consumer": self.name, "error": repr(exc)})
+                    break
         for p in parsed:
             await self._process_one(p)
 
@@ -199,12 +221,16 @@ class InboxConsumer:
             await self._dead_letter(p, p.error, attempts=1)
             return
         error = ""
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while attempt < self.max_attempts:
             try:
                 applied = await self._apply([p])
                 EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied" if applied else "duplicate").inc()
                 return
             except Exception as exc:  # noqa: BLE001
+                if await self._wait_for_database():
+                    continue  # an outage, not this event's failure: no attempt spent
+                attempt += 1
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning(
                     "event failed",
@@ -213,6 +239,32 @@ class InboxConsumer:
                 if attempt < self.max_attempts:
                     await asyncio.sleep(min(self.retry_backoff_s * 2 ** (attempt - 1), 2.0))
         await self._dead_letter(p, error, attempts=self.max_attempts)
+
+    async def _database_reachable(self) -> bool:
+        try:
+            async with self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure here means "not now"
+            return False
+
+    async def _wait_for_database(self) -> bool:
+        """Wait until the database answers. Returns whether it had to wait (it was away, so the
+        failure that made us ask was the outage's). Raises `_Stopping` when asked to stop first."""
+        if await self._database_reachable():
+            return False
+        log.warning("database unreachable; waiting for it", extra={"consumer": self.name})
+        delay = 0.2
+        while not await self._database_reachable():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            if self._stop.is_set():
+                raise _Stopping
+            delay = min(delay * 2, 2.0)
+        log.info("database reachable again", extra={"consumer": self.name})
+        return True
 
     async def _apply(self, parsed: list[Parsed]) -> int:
         """One transaction: claim the event ids in the inbox, run handlers for the new ones."""
