@@ -23,7 +23,10 @@
     for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
     return s;
   }
-  const named = (group, key) => (dict()[group] && dict()[group][key]) || (I18N.en[group] && I18N.en[group][key]) || key;
+  function named(group, key) {
+    const look = (d) => d[group] && (d[group][key] || d[group][String(key).toLowerCase()]);
+    return look(dict()) || look(I18N.en) || key;
+  }
   const locale = () => dict().locale;
   const rtl = () => dict().dir === "rtl";
   const num = (v, digits = 0) => (v === null || v === undefined ? "—" : new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(Number(v)));
@@ -147,7 +150,7 @@
         textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily },
         tooltip: { trigger: "axis", confine: true },
         grid: { left: 16, right: 16, top: 36, bottom: 8, containLabel: true },
-        legend: { top: 0, [rtl() ? "right" : "left"]: 0 },
+        legend: { type: "scroll", top: 0, [rtl() ? "right" : "left"]: 0, [rtl() ? "left" : "right"]: 0 },
       },
       extra,
     );
@@ -163,7 +166,7 @@
       return base({
         tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => num(v, 1) },
         xAxis: catX(points.map((p) => label(p.start))),
-        yAxis: [valY({ name: t("nps"), min: -100, max: 100, axisLabel: { formatter: (v) => num(v) } }), valY({ name: t("csi"), position: rtl() ? "left" : "right", scale: true, axisLabel: { formatter: (v) => num(v, 1) }, splitLine: { show: false } })],
+        yAxis: [valY({ min: -100, max: 100, axisLabel: { formatter: (v) => num(v) } }), valY({ position: rtl() ? "left" : "right", scale: true, axisLabel: { formatter: (v) => num(v, 1) }, splitLine: { show: false } })],
         series: [
           { name: t("nps"), type: "line", smooth: true, data: points.map((p) => (p.nps === null ? null : Number(p.nps))) },
           { name: t("csi"), type: "line", smooth: true, yAxisIndex: 1, data: points.map((p) => (p.csi === null ? null : Number(p.csi))) },
@@ -201,7 +204,7 @@
             showSymbol: false,
             areaStyle: { opacity: 0.15 },
             data: d.points.map((p) => [Number(p.customers_pct), p.cumulative_profit_pct === null ? null : Number(p.cumulative_profit_pct)]),
-            markLine: { symbol: "none", silent: true, label: { formatter: () => pct(100, 0) }, data: [{ yAxis: 100 }] },
+            markLine: { symbol: "none", silent: true, label: { position: "insideEndTop", formatter: () => pct(100, 0) }, data: [{ yAxis: 100 }] },
           },
         ],
       });
@@ -215,9 +218,9 @@
         tooltip: { trigger: "item", confine: true, formatter: (p) => `${named("segments", p.data.cell.segment)}<br>R ${num(p.data.cell.r)} · F ${num(p.data.cell.f)}<br>${t("customers")}: ${num(p.data.cell.customers)}<br>${t("mean_spend")}: ${money(p.data.cell.mean_monetary, d.currency)}` },
         grid: { left: 16, right: 16, top: 8, bottom: 56, containLabel: true },
         xAxis: catX(["1", "2", "3", "4", "5"].map((v) => num(v)), { name: t("frequency"), nameLocation: "middle", nameGap: 24, splitArea: { show: true } }),
-        yAxis: { type: "category", data: ["1", "2", "3", "4", "5"].map((v) => num(v)), name: t("recency"), position: rtl() ? "right" : "left", splitArea: { show: true } },
+        yAxis: { type: "category", data: ["1", "2", "3", "4", "5"].map((v) => num(v)), name: t("recency"), nameLocation: "middle", nameGap: 22, position: rtl() ? "right" : "left", splitArea: { show: true } },
         visualMap: { min: 0, max: Math.max(1, ...d.cells.map((c) => c.customers)), orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, inRange: { color: ["#fff7ec", "#fdbb84", "#b30000"] }, formatter: (v) => num(v) },
-        series: [{ name: t("customers"), type: "heatmap", data, label: { show: true, fontSize: 10, formatter: (p) => `${num(p.data.cell.customers)}\n${named("segments", p.data.cell.segment)}` } }],
+        series: [{ name: t("customers"), type: "heatmap", data, label: { show: true, formatter: (p) => num(p.data.cell.customers) } }],
       });
     },
     tiers(d) {
@@ -253,8 +256,8 @@
             return `${ps[0].name}<br>${t("treated")}: ${pct(rate(r.treated))} (${num(p.treated)})<br>${t("holdout")}: ${pct(rate(r.holdout))} (${num(p.holdout)})<br>${t("uplift")}: ${pct(rate(r.uplift))}${ci}`;
           },
         },
-        xAxis: catX(plans.map((p) => p.plan_key || p.plan_id.slice(0, 8)), { axisLabel: { interval: 0, overflow: "truncate", width: 110 } }),
-        yAxis: valY({ name: t("retention"), max: 100, axisLabel: { formatter: (v) => pct(v, 0) } }),
+        xAxis: catX(plans.map((p) => (p.plan_key ? named("plans", p.plan_key) : p.plan_id.slice(0, 8))), { axisLabel: { interval: 0, overflow: "truncate", width: 90 } }),
+        yAxis: valY({ max: 100, axisLabel: { formatter: (v) => pct(v, 0) } }),
         series: [
           { name: t("treated"), type: "bar", data: plans.map((p) => rate(p.retention.treated)) },
           { name: t("holdout"), type: "bar", data: plans.map((p) => rate(p.retention.holdout)) },
@@ -289,7 +292,7 @@
         legend: undefined,
         tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => num(v) },
         xAxis: catX(channels.map((c) => named("channels", c))),
-        yAxis: valY({ minInterval: 1, name: t("tasks.count"), axisLabel: { formatter: (v) => num(v) } }),
+        yAxis: valY({ minInterval: 1, axisLabel: { formatter: (v) => num(v) } }),
         series: [{ name: t("tasks.count"), type: "bar", barMaxWidth: 48, data: channels.map((c) => d.by_channel[c] || 0), itemStyle: { color: "#c0392b" } }],
       });
     },
@@ -299,7 +302,7 @@
       const metric = (key) => d.services.map((s) => (s[key] === null || s[key] === undefined ? 0 : s[key]));
       return base({
         tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => num(v) },
-        xAxis: catX(names),
+        xAxis: catX(names, { axisLabel: { interval: 0, width: 72, overflow: "break" } }),
         yAxis: valY({ minInterval: 1, axisLabel: { formatter: (v) => num(v) } }),
         series: [
           { name: t("health.lag"), type: "bar", data: metric("consumer_lag") },
@@ -353,7 +356,8 @@
       track.append(fill);
       const fmt = kpi === "nps" ? (v) => num(v, 1) : kpi === "csi" ? (v) => num(v, 2) : (v) => pct(v);
       const text = document.createElement("div");
-      text.textContent = t("goal.target", { name: goal.name, target: fmt(p.target_value) }) + " · " + (p.achieved ? t("goal.met") : t("goal.progress", { pct: pct(p.progress_pct, 0) }));
+      text.textContent = t("goal.target", { target: fmt(p.target_value) }) + " · " + (p.achieved ? t("goal.met") : t("goal.progress", { pct: pct(p.progress_pct, 0) }));
+      text.title = goal.name; // names are free text, often in both languages
       box.append(track, text);
       card.dataset.goal = goal.id;
     }
@@ -458,6 +462,7 @@
     setStatus(failed.length ? t("failed", { detail: failed[0] }) : t("loaded", { time: timeLabel(new Date()) }), failed.length > 0);
     dash.loads += 1;
     dash.ready = true;
+    document.body.dataset.loads = String(dash.loads); // lets a test wait for "the n-th load finished" with a selector
     document.body.dataset.state = failed.length ? "partial" : "ready";
   }
 
