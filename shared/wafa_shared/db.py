@@ -42,6 +42,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # request (5xx, nothing committed) or background loop (retried) goes on with new ones.
         pool_pre_ping=False,
         pool_recycle=1800,
+        # Statement parameters hold personal data (names, emails, phones): keep them out of
+        # error messages, which end up in logs and dead letters (tests/test_security.py).
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": "wafa"}},
     )
 

@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EventData(BaseModel):
-    """Base of every event payload. Subclasses declare their type, version and topic."""
+    """Base of every event payload. Subclasses declare their type, version and topic.
+    A payload that fails validation is described without its values: they are personal data,
+    and the description is logged and kept with the dead letter."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
@@ -24,7 +26,7 @@ class Event(BaseModel):
     """A CloudEvent. `subject` is the customer id: it is also the Kafka key, so one customer's
     events stay in order. `dataversion` is our extension naming the schema version of `data`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
 
     specversion: Literal["1.0"] = "1.0"
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
