@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SERVICE_PACKAGES := $(filter-out %.egg-info,$(wildcard services/*/wafa_*))
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: install run test test-fast lint typecheck bench bench-bus clean
+.PHONY: install run test test-fast lint typecheck bench bench-bus clean chromium
 
 $(STAMP): $(PYPROJECTS) requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/wafa run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# The dashboard's browser test drives Debian's chromium (never `playwright install`).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"

@@ -245,5 +245,7 @@ async def test_dashboard_page_and_assets_are_served_without_a_token_and_outside_
         assert (await svc.client.get("/dashboard/../app.py")).status_code == 404
         assert (await svc.client.get("/dashboard/%2e%2e/app.py")).status_code == 404
         assert (await svc.client.get("/dashboard/nothing.js")).status_code == 404
+        slash = await svc.client.get("/dashboard/")
+        assert slash.status_code == 308 and slash.headers["location"] == "../dashboard"  # relative: works under a path prefix
         spec = (await svc.client.get("/openapi.json")).json()
         assert not any(p.startswith("/dashboard") for p in spec["paths"])

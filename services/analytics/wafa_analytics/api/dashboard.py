@@ -1,6 +1,7 @@
 """`GET /dashboard`: the loyalty manager's dashboard, a static page and its assets.
 
-The page holds no data and needs no token to load: it reads the bearer token from the URL
+The page holds no data and needs no token to load (its links are relative, so it also works
+behind a path prefix such as the Ingress's `/analytics/dashboard`): it reads the bearer token from the URL
 fragment (`#token=...`, never sent to a server) or a paste box, keeps it in sessionStorage, and
 calls the same `/v1/...` API any frontend would. Left out of the OpenAPI document (not an API).
 """
@@ -43,7 +44,7 @@ async def page() -> Response:
 
 @router.get("/dashboard/")
 async def page_slash() -> Response:
-    return RedirectResponse("/dashboard", status_code=308)
+    return RedirectResponse("../dashboard", status_code=308)  # relative: the page may be served under a path prefix
 
 
 @router.get("/dashboard/{name:path}")

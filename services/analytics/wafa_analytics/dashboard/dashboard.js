@@ -60,7 +60,7 @@
   // ---- API -------------------------------------------------------------------------------------
   class ApiError extends Error {}
   async function get(path, params) {
-    const url = new URL(path, location.origin);
+    const url = new URL(path.replace(/^\//, ""), document.baseURI); // relative: works behind a path prefix (ingress /analytics/...)
     for (const [k, v] of Object.entries(params || {})) if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
     const r = await fetch(url, { headers: { Authorization: "Bearer " + state.token, Accept: "application/json" } });
     if (r.status === 401) {
