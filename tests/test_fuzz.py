@@ -11,6 +11,7 @@ exactly those. A new endpoint is fuzzed the day it is added.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ from tests.conftest import RunningPlatform, launch_platform
 from wafa_shared.services import SERVICES, ServiceInfo
 from wafa_shared.settings import DEV_JWT_SECRET
 
-MAX_EXAMPLES = 5  # per operation and phase: ~185 operations in about two minutes on 2 cores
+# Per operation and phase: ~200 operations in one to three minutes on 2 cores. Raise it for a
+# deeper local run: WAFA_FUZZ_EXAMPLES=50 pytest tests/test_fuzz.py
+MAX_EXAMPLES = int(os.environ.get("WAFA_FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
 DOCUMENTS: dict[str, dict[str, Any]] = {}
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")  # customer import bodies (JSON Lines) are text

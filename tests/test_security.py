@@ -4,6 +4,7 @@
 - tokens that are expired, forged (another secret, `alg: none`, another algorithm, a
   tampered payload) or from another issuer are refused with a 401 problem;
 - inbound webhooks refuse unsigned, stale, future-dated and wrongly signed messages;
+- each service limits each client (429 + Retry-After) and documents it on every operation;
 - injection strings (SQL, LIKE wildcards, HTML, a right-to-left override) are stored and
   returned literally and search treats them literally; a NUL character is a clean 422;
 - personal data never reaches the logs of a running platform.
@@ -12,8 +13,7 @@ Covered elsewhere and not repeated here: missing and wrong-scope tokens on every
 (`tests/test_platform_conventions.py`), signature verification against the reference
 Standard Webhooks package (`shared/tests/test_webhooks.py`), replays of loyalty's partner
 purchase webhook (`services/loyalty/tests/test_partner_webhook_and_batch.py` in-process,
-`tests/test_e2e_journeys.py` over HTTP) and per-client rate limiting with 429 + Retry-After
-(`shared/tests/test_http_platform.py`).
+`tests/test_e2e_journeys.py` over HTTP) and the token bucket itself (`shared/tests/test_http_platform.py`).
 """
 
 from __future__ import annotations
@@ -93,6 +93,26 @@ async def test_every_endpoint_refuses_expired_and_forged_tokens_with_a_401_probl
                     refused.append(f"{method} {path} with a token ({kind}) answered {r.status_code}")
         assert not refused, "\n".join(refused)
         assert len(operations) * len(tokens) >= 50, "every service has protected endpoints"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_service_limits_each_client_with_a_documented_429_and_retry_after(wafa_service: Any, service: str) -> None:
+    """The shared limiter is tested on a toy service (shared/tests); this shows each real service runs it and says so."""
+    async with wafa_service(service, rate_limit_per_s=0.5, rate_limit_burst=2, **QUIET) as svc:
+        spec = (await svc.client.get("/openapi.json")).json()
+        for path, ops in spec["paths"].items():
+            for method, op in ops.items():
+                if path not in ("/healthz", "/readyz", "/metrics"):
+                    assert "Retry-After" in op["responses"]["429"]["headers"], f"{method.upper()} {path} documents its 429"
+        path = next(p for p, ops in spec["paths"].items() if p.startswith("/v1/") and "{" not in p and "get" in ops)
+        greedy = svc.auth()
+        codes = [(await svc.client.get(path, headers=greedy)).status_code for _ in range(3)]
+        assert codes[2] == 429, f"GET {path}: {codes}"
+        limited = await svc.client.get(path, headers=greedy)
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.headers["content-type"] == "application/problem+json" and limited.json()["type"].endswith("/rate-limited")
+        assert (await svc.client.get(path, headers=svc.auth(subject="another-client"))).status_code != 429
+        assert (await svc.client.get("/healthz")).status_code == 200
 
 
 INBOUND_SETTINGS = {"loyalty": {"partner_secrets": [PARTNER_SECRET]}}  # services that verify only once a secret is set
