@@ -61,7 +61,8 @@ PURCHASES = 10_000
 BATCH = 200  # purchases per `POST /v1/purchases/batch`
 SINGLE_SHARE = 0.05  # of purchases sent one by one (`POST /v1/purchases`)
 RATE = 400.0  # purchases per second the point of sale offers between faults
-TRICKLE = 15.0  # ... and while a fault strikes, so that the ingest outlasts every fault
+TRICKLE_REQUESTS = 5.0  # single purchases per second while a fault strikes ...
+TRICKLE = 15.0  # ... or batched purchases per second once no single one is left
 WORKERS = 4  # requests in flight
 EARN_RATE = Decimal("1")
 FIRST_BONUS = Decimal("50")
@@ -244,18 +245,28 @@ async def send(client: httpx.AsyncClient, item: list[dict[str, Any]], ingest: In
 
 
 async def run_ingest(platform: RunningPlatform, ingest: Ingest, chaos: Chaos) -> None:
-    """Offer the work from `WORKERS` concurrent requests at `RATE` purchases/s, slowed to
-    `TRICKLE` while a fault strikes and the platform recovers, so the ingest outlasts every
-    fault and requests are in flight during each."""
+    """Offer the work from `WORKERS` concurrent requests at `RATE` purchases/s. While a fault
+    strikes and the platform recovers, single purchases go first, `TRICKLE_REQUESTS` a second
+    (then batches at `TRICKLE` purchases/s): requests are in flight all through each fault and
+    the ingest outlasts them all."""
     queue = list(reversed(ingest.work))
     ingest.started = next_at = time.monotonic()
+
+    def take() -> tuple[list[dict[str, Any]], float]:
+        """The next request and how long it occupies the point of sale's schedule."""
+        if chaos.busy:
+            for i in range(len(queue) - 1, -1, -1):
+                if len(queue[i]) == 1:
+                    return queue.pop(i), 1 / TRICKLE_REQUESTS
+            return queue[-1], len(queue.pop()) / TRICKLE
+        return queue[-1], len(queue.pop()) / RATE
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal next_at
         while queue:
-            item = queue.pop()
+            item, interval = take()
             at = next_at
-            next_at = max(next_at, time.monotonic() - 1.0) + len(item) / (TRICKLE if chaos.busy else RATE)
+            next_at = max(next_at, time.monotonic() - 1.0) + interval
             if at > time.monotonic():
                 await asyncio.sleep(at - time.monotonic())  # load shaping, not synchronisation
             ingest.in_flight += 1
@@ -656,6 +667,11 @@ async def check_touches(dbs: Databases, sink: WebhookSink, welcome_plan: str, bu
     assert len(welcome) == buyers
     enrolments = await dbs.rows("touch-scheduler", "SELECT plan_id, customer_id, count(*) FROM enrolments GROUP BY 1, 2 HAVING count(*) > 1")
     assert enrolments == [], f"customers enrolled twice in a plan: {enrolments[:5]}"
+    twice = await dbs.rows(
+        "touch-scheduler",
+        "SELECT enrolment_id, def_key, seq, count(*) FROM touches WHERE enrolment_id IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1",
+    )
+    assert twice == [], f"a plan's touch made twice for one enrolment: {twice[:5]}"
     received: dict[str, set[str]] = {}
     for r in sink.received:
         touch_id = json.loads(r.body)["touch_id"]
@@ -669,7 +685,14 @@ async def check_touches(dbs: Databases, sink: WebhookSink, welcome_plan: str, bu
     # same message id (the partner drops it); it stays leased ('dispatching') until then.
     unrecorded = set(received) - sent
     assert all(welcome[t] == "dispatching" for t in unrecorded), {t: welcome[t] for t in unrecorded}
-    return {"welcome_touches": len(welcome), "messages": len(sink.received), "distinct": len(received), "redelivered_same_id": redelivered}
+    planned = await dbs.value("touch-scheduler", "SELECT count(*) FROM touches")
+    return {
+        "touches_planned": planned,
+        "welcome_touches": len(welcome),
+        "messages": len(sink.received),
+        "distinct": len(received),
+        "redelivered_same_id": redelivered,
+    }
 
 
 # ------------------------------------------------------------------------------------------
