@@ -90,7 +90,7 @@ async def wait_until_analytics_caught_up(running: RunningPlatform, summary: Demo
             upcoming = (await analytics.get("/v1/touches/upcoming")).json()["total"]
             return Decimal(str(kpis["revenue"])) == summary.revenue and health["consumer_lag"] == 0 and health["outbox_backlog"] == 0 and upcoming > 0
 
-        await eventually(caught_up, timeout_s=180, interval_s=0.5)
+        await eventually(caught_up, timeout_s=300, interval_s=0.5)
 
 
 def open_dashboard(page: Page, running: RunningPlatform) -> None:
