@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import notes_service
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from helpers import rows, scalar
 
@@ -117,3 +120,38 @@ async def test_poison_event_is_dead_lettered_after_retries_and_the_consumer_move
             assert forbidden.status_code == 403
     finally:
         notes_service.FAILING_BODIES.discard("boom")
+
+
+async def test_events_arriving_while_postgresql_is_down_wait_for_it_and_none_is_dead_lettered(notes: Any, infra: Any) -> None:
+    """A database outage is nobody's event's fault: however long it lasts, the consumer spends no
+    attempt on it, dead-letters nothing, keeps running, and applies each event once it is back."""
+    if infra.pg is None:
+        pytest.skip("needs the embedded PostgreSQL to stop it")
+    async with notes(consumer_max_attempts=2, consumer_retry_backoff_s=0.01) as svc:
+        for i in range(5):
+            await _post(svc, i)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = 5 FROM note_effects"), timeout_s=60)
+        topic = svc.topic("wafa.customer")
+        originals = await read_events(infra.bootstrap, topic, until=lambda evs: len(evs) >= 5)
+        consumer = svc.runtime.consumers[0]._consumer  # to see it fetch the new events
+        producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+        await producer.start()
+        await asyncio.to_thread(infra.pg.stop, "fast")
+        try:
+            firsts: dict[TopicPartition, int] = {}
+            for i, e in enumerate(originals):  # five new notes' events, while the database is away
+                data = {**e.data, "note_id": str(uuid.uuid4()), "seq": 100 + i}
+                sent = await producer.send_and_wait(topic, e.model_copy(update={"id": uuid.uuid4(), "data": data}).to_json(), key=(e.subject or "").encode())
+                firsts.setdefault(TopicPartition(topic, sent.partition), sent.offset)
+
+            async def fetched() -> bool:  # the consumer is applying one against a database that is not there
+                return any([await consumer.position(tp) > first for tp, first in firsts.items()])
+
+            await eventually(fetched, timeout_s=30)
+        finally:
+            await producer.stop()
+            await asyncio.to_thread(infra.pg.start)
+        await eventually(lambda: scalar(svc, "SELECT count(*) = 10 FROM note_effects"), timeout_s=60)
+        assert await scalar(svc, "SELECT count(DISTINCT note_id) FROM note_effects") == 10
+        assert await scalar(svc, "SELECT count(*) FROM dead_letters") == 0
+        assert svc.runtime.consumers[0].connected, "the consumer is still running"
