@@ -249,3 +249,19 @@ async def test_dashboard_page_and_assets_are_served_without_a_token_and_outside_
         assert slash.status_code == 308 and slash.headers["location"] == "../dashboard"  # relative: works under a path prefix
         spec = (await svc.client.get("/openapi.json")).json()
         assert not any(p.startswith("/dashboard") for p in spec["paths"])
+
+
+async def test_a_goal_can_target_the_points_liability_where_lower_is_better(wafa_service: Any) -> None:
+    async with wafa_service("analytics", clock=ManualClock(NOW), **SETTINGS) as svc:
+        await load(svc, envelopes(points_history()))
+        body = {"name": "Liability down", "kpi": "points_liability", "period_from": "2026-01-01", "period_to": "2026-03-31", "target": "1.5"}
+        r = await svc.client.post("/v1/goals", json=body, headers=svc.auth("analytics:write"))
+        assert r.status_code == 201, r.text
+        g = r.json()["progress"]
+        # baseline: the 90 days before Q1 end with Y's 200 points -> 2.00 SAR; Q1 ends with 300 points -> 3.00;
+        # progress (3 - 2) / (1.5 - 2) = -200 %: moving away from the target; not met (3.00 > 1.50)
+        assert (D(g["baseline"]), D(g["current"]), D(g["target_value"]), D(g["progress_pct"]), g["achieved"]) == (D(2), D(3), D("1.5"), D(-200), False)
+        relative = {**body, "mode": "relative", "target": "-10", "segment": "gold"}
+        g = (await svc.client.post("/v1/goals", json=relative, headers=svc.auth("analytics:write"))).json()["progress"]
+        # gold (Y): 200 points before and after Q1 (bonus held then revoked) -> 2.00 both; target 2.00 x 0.9 = 1.80
+        assert (D(g["baseline"]), D(g["current"]), D(g["target_value"]), D(g["progress_pct"]), g["achieved"]) == (D(2), D(2), D("1.8"), D(0), False)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wafa_analytics.domain.kpi import KPI_NAMES
+from wafa_analytics.domain.kpi import GOAL_KPIS
 
 
 class PeriodOut(BaseModel):
@@ -211,7 +211,7 @@ class PlansOut(BaseModel):
 
 class GoalIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    kpi: str = Field(description=f"one of {', '.join(KPI_NAMES)}")
+    kpi: str = Field(description=f"one of {', '.join(GOAL_KPIS)}")
     period_from: date
     period_to: date
     mode: Literal["absolute", "relative"] = "absolute"
@@ -221,8 +221,8 @@ class GoalIn(BaseModel):
     @field_validator("kpi")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v not in KPI_NAMES:
-            raise ValueError(f"unknown KPI; one of {', '.join(KPI_NAMES)}")
+        if v not in GOAL_KPIS:
+            raise ValueError(f"unknown KPI; one of {', '.join(GOAL_KPIS)}")
         return v
 
 

@@ -62,9 +62,10 @@
   async function get(path, params) {
     const url = new URL(path.replace(/^\//, ""), document.baseURI); // relative: works behind a path prefix (ingress /analytics/...)
     for (const [k, v] of Object.entries(params || {})) if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
-    const r = await fetch(url, { headers: { Authorization: "Bearer " + state.token, Accept: "application/json" } });
+    const token = state.token;
+    const r = await fetch(url, { headers: { Authorization: "Bearer " + token, Accept: "application/json" } });
     if (r.status === 401) {
-      signedOut();
+      if (state.token === token) signedOut(); // a late answer to a replaced token must not sign the new one out
       throw new ApiError("401");
     }
     if (!r.ok) {
@@ -337,12 +338,13 @@
       card.querySelector(".value").textContent = show[kpi];
       const box = card.querySelector(".goal");
       box.replaceChildren();
-      if (kpi === "points_liability") {
-        box.textContent = t("liability.points", { points: num(liability.outstanding_points) });
-        continue;
-      }
       const goal = goalFor(goals.items, kpi, f);
-      if (!goal || !goal.progress) {
+      if (kpi === "points_liability") {
+        const points = document.createElement("div");
+        points.textContent = t("liability.points", { points: num(liability.outstanding_points) });
+        box.append(points);
+        if (!goal || !goal.progress) continue;
+      } else if (!goal || !goal.progress) {
         box.textContent = t("goal.none");
         continue;
       }
@@ -354,11 +356,11 @@
       fill.className = "fill" + (p.achieved ? " met" : progress < 50 ? " behind" : "");
       fill.style.inlineSize = (p.achieved ? 100 : progress) + "%";
       track.append(fill);
-      const fmt = kpi === "nps" ? (v) => num(v, 1) : kpi === "csi" ? (v) => num(v, 2) : (v) => pct(v);
+      const fmt = { nps: (v) => num(v, 1), csi: (v) => num(v, 2), points_liability: (v) => money(v, liability.currency) }[kpi] || ((v) => pct(v));
       const text = document.createElement("div");
       text.textContent = t("goal.target", { target: fmt(p.target_value) }) + " · " + (p.achieved ? t("goal.met") : t("goal.progress", { pct: pct(p.progress_pct, 0) }));
       text.title = goal.name; // names are free text, often in both languages
-      box.append(track, text);
+      box.prepend(track, text);
       card.dataset.goal = goal.id;
     }
   }

@@ -117,3 +117,7 @@ KPI_NAMES = (
     "survey_response_rate",
     "cost_to_serve_per_customer",
 )
+
+# What a goal can target: the KPIs above and the points liability (outstanding points x point
+# cost at the end of the period, from `points_liability`).
+GOAL_KPIS = (*KPI_NAMES, "points_liability")
