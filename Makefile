@@ -35,7 +35,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared/wafa_shared $(SERVICE_PACKAGES)
 
-bench: bench-bus
+bench: $(STAMP)
+	$(PY) bench/suite.py
 
 bench-bus: $(STAMP)
 	$(PY) bench/bus.py

@@ -1,0 +1,251 @@
+"""Mixed load on the whole platform at a fixed rate, with end-to-end lag.
+
+    .venv/bin/python bench/mixed.py --seconds 60 --purchases-per-s 500
+
+All five services, embedded PostgreSQL and the broker, started as `make run` does. For
+`--seconds`, an open-loop generator sends purchases at `--purchases-per-s` (each its own
+`POST /v1/purchases`) blended with member lookups and customer reads, and counts errors.
+
+End-to-end lag is "purchase accepted → visible": the measured purchases are dated in a
+reserved year, so analytics' order count for that year is exactly how many it has applied;
+polled every 50 ms, the k-th accepted purchase is visible in analytics at the first poll that
+counts k. Every 50th purchase is a new customer's first, which enrols them in a 33-touch plan;
+it is visible in the touch schedule when `GET /v1/customers/{id}/touches` lists their touches.
+The bare FastAPI + asyncpg endpoint of `baseline_app.py`, at the same rate in the same run, is
+the HTTP baseline. Writes bench/results/mixed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url
+
+SERVICES = ["customer", "loyalty", "survey", "analytics", "touch-scheduler"]
+YEAR = 2001  # the measured purchases' year: nothing else is dated in it
+CANARY_EVERY = 50
+PROGRAM = {"name": "bench", "currency": "SAR", "earn_rate": "1", "rounding": "down", "point_value": "0.05", "pending_days": 0, "is_default": True}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+async def import_customers(client: httpx.AsyncClient, n: int, tag: str) -> list[str]:
+    rows = [{"external_id": f"{tag}-{i}", "given_name": f"Bench {i}", "email": f"b{i}.{tag}@bench.wafa.example", "tags": [tag]} for i in range(n)]
+    body = b"\n".join(json.dumps(r).encode() for r in rows)
+    r = await client.post("/v1/customers/import", content=body, params={"wait": "true", "source": "bench"}, headers={"Content-Type": "application/x-ndjson"})
+    r.raise_for_status()
+    ids: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"tag": tag, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/customers", params=params)).json()
+        ids += [c["id"] for c in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return ids
+
+
+async def wait_members(client: httpx.AsyncClient, ids: list[str]) -> None:
+    waiting = list(ids)
+    deadline = time.monotonic() + 300
+    gate = asyncio.Semaphore(16)
+    while waiting:
+
+        async def member(cid: str) -> bool:
+            async with gate:
+                return (await client.get(f"/v1/members/{cid}")).status_code == 200
+
+        found = await asyncio.gather(*(member(c) for c in waiting))
+        waiting = [c for c, ok in zip(waiting, found, strict=True) if not ok]
+        if waiting and time.monotonic() > deadline:
+            raise TimeoutError(f"{len(waiting)} customers not enrolled")
+        if waiting:
+            await asyncio.sleep(0.5)
+
+
+def purchase(customer_id: str, i: int) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "order_id": f"mixed-{i}-{uuid.uuid4().hex[:6]}",
+        "occurred_at": f"{YEAR}-06-{1 + i % 28:02d}T12:00:00+00:00",
+        "currency": "SAR",
+        "lines": [{"sku": "SKU-1", "category": "grocery", "quantity": "1", "unit_price": "20.00"}],
+    }
+
+
+class Open:
+    """Open-loop sender: request i leaves at t0 + i / rate, whatever the previous ones are doing."""
+
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, kind: str, call: Any, on_ok: Any = None) -> None:
+        async def go() -> None:
+            t = time.perf_counter()
+            try:
+                r = await call()
+                ok = r.status_code < 400
+            except httpx.HTTPError:
+                ok = False
+            self.latencies.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+            if not ok:
+                self.errors[kind] = self.errors.get(kind, 0) + 1
+            elif on_ok is not None:
+                on_ok()
+
+        task = asyncio.create_task(go())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks))
+
+
+async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
+    urls = {s: service_url(p, s) for s in SERVICES}
+    h = admin_headers()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    c = {s: httpx.AsyncClient(base_url=u, headers=h, timeout=60, limits=limits) for s, u in urls.items()}
+    (await c["loyalty"].post("/v1/programs", json=PROGRAM)).raise_for_status()
+    rate = args.purchases_per_s
+    total = int(rate * args.seconds)
+    regulars = await import_customers(c["customer"], args.customers, "regular")
+    canaries = await import_customers(c["customer"], total // CANARY_EVERY + 1, "canary")
+    await wait_members(c["loyalty"], regulars + canaries)
+
+    accepted: list[float] = []  # when each measured purchase was accepted
+    canary_accepted: dict[str, float] = {}
+    visible_analytics: list[float] = []
+    touch_lag: list[float] = []
+    done = asyncio.Event()
+
+    async def poll_analytics() -> None:
+        params = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}
+        while True:
+            orders = (await c["analytics"].get("/v1/kpis", params=params)).json()["kpis"]["orders"]
+            now = time.perf_counter()
+            while len(visible_analytics) < min(orders, len(accepted)):
+                visible_analytics.append(now - accepted[len(visible_analytics)])
+            if done.is_set() and len(visible_analytics) >= len(accepted):
+                return
+            await asyncio.sleep(0.05)
+
+    async def poll_touches() -> None:
+        while True:
+            for cid, at in list(canary_accepted.items()):
+                r = await c["touch-scheduler"].get(f"/v1/customers/{cid}/touches", params={"limit": 1})
+                if r.status_code == 200 and r.json()["items"]:
+                    touch_lag.append(time.perf_counter() - at)
+                    del canary_accepted[cid]
+            if done.is_set() and not canary_accepted:
+                return
+            await asyncio.sleep(0.1)
+
+    load = Open()
+    pollers = [asyncio.create_task(poll_analytics()), asyncio.create_task(poll_touches())]
+    t0 = time.perf_counter()
+    ticks = int(args.seconds * 100)  # a tick every 10 ms
+    sent = 0
+    for tick in range(ticks):
+        await asyncio.sleep(max(0.0, t0 + tick / 100 - time.perf_counter()))
+        due = int(rate * (tick + 1) / 100)
+        for i in range(sent, due):
+            canary = i % CANARY_EVERY == 0
+            cid = canaries[i // CANARY_EVERY] if canary else regulars[i % len(regulars)]
+
+            def accepted_now(cid: str = cid, canary: bool = canary) -> None:
+                accepted.append(time.perf_counter())
+                if canary:
+                    canary_accepted[cid] = accepted[-1]
+
+            load.send("POST /v1/purchases", lambda cid=cid, i=i: c["loyalty"].post("/v1/purchases", json=purchase(cid, i)), accepted_now)
+            if i % 5 < 2:  # 2 lookups for every 5 purchases
+                load.send("GET /v1/members/{id}", lambda i=i: c["loyalty"].get(f"/v1/members/{regulars[i % len(regulars)]}"))
+            if i % 5 == 0:
+                load.send("GET /v1/customers/{id}", lambda i=i: c["customer"].get(f"/v1/customers/{regulars[(i * 7) % len(regulars)]}"))
+        sent = due
+    await load.drain()
+    seconds = time.perf_counter() - t0
+    done.set()
+    try:
+        await asyncio.wait_for(asyncio.gather(*pollers), timeout=120)
+    except TimeoutError:
+        pass
+    rss = platform_rss_mb(p)
+
+    assert p.pg is not None
+    with baseline_app(p.pg) as base:
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as bc:
+            base_load = Open()
+            b0 = time.perf_counter()
+            for tick in range(int(min(args.seconds, 20) * 100)):
+                await asyncio.sleep(max(0.0, b0 + tick / 100 - time.perf_counter()))
+                for _ in range(int(rate * (tick + 1) / 100) - int(rate * tick / 100)):
+                    base_load.send("baseline", lambda: bc.post("/items", json={"customer_id": "x", "amount": "20.00"}))
+            await base_load.drain()
+    for client in c.values():
+        await client.aclose()
+
+    rows = []
+    for kind, lat in load.latencies.items():
+        rows.append(
+            {
+                "scenario": f"mixed: {kind}",
+                "requests": len(lat),
+                "errors": load.errors.get(kind, 0),
+                "per_s": round(len(lat) / seconds),
+                "p50_ms": round(statistics.median(lat), 2),
+                "p99_ms": round(pct(lat, 0.99), 2),
+            }
+        )
+    base_lat = base_load.latencies["baseline"]
+    rows.append({"scenario": "baseline POST /items, same rate", "requests": len(base_lat), "errors": base_load.errors.get("baseline", 0),
+                 "p50_ms": round(statistics.median(base_lat), 2), "p99_ms": round(pct(base_lat, 0.99), 2)})  # fmt: skip
+    lag = {
+        "analytics_p50_s": round(pct(visible_analytics, 0.5), 3),
+        "analytics_p99_s": round(pct(visible_analytics, 0.99), 3),
+        "analytics_measured": len(visible_analytics),
+        "touch_schedule_p50_s": round(pct(touch_lag, 0.5), 3),
+        "touch_schedule_p99_s": round(pct(touch_lag, 0.99), 3),
+        "touch_schedule_measured": len(touch_lag),
+        "purchases_accepted": len(accepted),
+    }
+    for r in rows:
+        rate_s = r.get("per_s", "")
+        print(f"{r['scenario']:<40} {r['requests']:>8} req  {r['errors']:>5} errors  {rate_s:>6}/s  p50 {r['p50_ms']:>8} ms  p99 {r['p99_ms']:>8} ms")
+    print("end-to-end lag (accepted -> visible):", json.dumps(lag))
+    print(f"platform RSS after the load: {rss} MB")
+    return {"rows": rows, "lag": lag, "rate_per_s": rate, "seconds": round(seconds, 1), "rss_mb": rss}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--purchases-per-s", type=float, default=500)
+    ap.add_argument("--customers", type=int, default=2000)
+    args = ap.parse_args()
+    with platform(SERVICES) as p:
+        result = asyncio.run(run(args, p))
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "mixed.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
