@@ -105,6 +105,13 @@ def wait_for_load(page: Page, n: int) -> None:
     assert state == "ready", f"load {n}: {state}: {status}"
 
 
+def percent(value: str | None) -> str:
+    """A KPI percentage as the page shows it in English (Intl: at most one decimal)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value).quantize(Decimal('0.1'), ROUND_HALF_UP)}%".replace(".0%", "%")
+
+
 def assert_every_chart_has_data(page: Page) -> None:
     views = page.evaluate(VIEWS_JS)
     assert set(views) == CHARTS
@@ -144,8 +151,7 @@ def test_the_dashboard_draws_every_view_from_the_api_in_english_and_arabic(seede
             api = httpx.get(f"{running.urls['analytics']}/v1/kpis", params=period, headers={"Authorization": f"Bearer {running.token}"}).json()["kpis"]
             cards = page.evaluate(KPIS_JS)
             assert set(cards) == {"retention_rate", "churn_rate", "nps", "csi", "referral_rate", "points_liability"}
-            retention = Decimal(api["retention_rate"]).quantize(Decimal("0.1"), ROUND_HALF_UP)
-            assert cards["retention_rate"]["value"] == f"{retention}%".replace(".0%", "%")
+            assert cards["retention_rate"]["value"] == percent(api["retention_rate"])
             assert cards["points_liability"]["value"].startswith("SAR") and "points outstanding" in cards["points_liability"]["goal"]
             assert "Goal: SAR\xa01,000" in cards["points_liability"]["goal"]  # Intl puts a no-break space after the code
             assert "Goal:" in cards["nps"]["goal"]  # the demo sets an NPS goal for this quarter
@@ -157,11 +163,18 @@ def test_the_dashboard_draws_every_view_from_the_api_in_english_and_arabic(seede
             wait_for_load(page, 2)
             grid = httpx.get(f"{running.urls['analytics']}/v1/rfm/grid", params={"tier": tier}, headers={"Authorization": f"Bearer {running.token}"}).json()
             assert sum(c["customers"] for c in page.evaluate(RFM_JS)) == grid["customers"] > 0
-            # segment filter: the grid dims the cells of other segments
+            # RFM segment filter: the grid dims the cells of other segments; the KPIs are the segment's
             page.select_option("#f-segment", "Champions")
             wait_for_load(page, 3)
             cells = page.evaluate(RFM_JS)
             assert all(c["dimmed"] == (c["segment"] != "Champions") for c in cells)
+            champions = httpx.get(
+                f"{running.urls['analytics']}/v1/kpis",
+                params={**period, "segment": tier, "rfm_segment": "Champions"},
+                headers={"Authorization": f"Bearer {running.token}"},
+            ).json()["kpis"]
+            shown = page.evaluate(KPIS_JS)["churn_rate"]["value"]
+            assert shown == percent(champions["churn_rate"])
             page.select_option("#f-tier", "")
             wait_for_load(page, 4)
             page.select_option("#f-segment", "")

@@ -265,3 +265,22 @@ async def test_a_goal_can_target_the_points_liability_where_lower_is_better(wafa
         g = (await svc.client.post("/v1/goals", json=relative, headers=svc.auth("analytics:write"))).json()["progress"]
         # gold (Y): 200 points before and after Q1 (bonus held then revoked) -> 2.00 both; target 2.00 x 0.9 = 1.80
         assert (D(g["baseline"]), D(g["current"]), D(g["target_value"]), D(g["progress_pct"]), g["achieved"]) == (D(2), D(2), D("1.8"), D(0), False)
+
+
+async def test_an_rfm_segment_filter_narrows_kpis_trend_and_outlook_to_its_customers(wafa_service: Any) -> None:
+    async with wafa_service("analytics", clock=ManualClock(NOW), **SETTINGS) as svc:
+        await load(svc, [*h.events(), *envelopes(outlook_history())])
+        # scored at the end of Q1 (1 Apr): the same ranks as at NOW, so Loyal = A, C, E
+        k = await get(svc, "/v1/kpis", rfm_segment="Loyal", **Q1)
+        # Q1 orders: A 2, C 1, E 1; NPS: A 10, C 8, E 9 -> 2 promoters of 3; CSI: A 3.5, E 5
+        assert k["rfm_segment"] == "Loyal" and k["kpis"]["orders"] == 4
+        assert (D(k["kpis"]["nps"]), D(k["kpis"]["csi"])) == (D("66.6667"), D("4.25"))
+        t = await get(svc, "/v1/satisfaction/trend", rfm_segment="Loyal", **Q1)
+        assert [(p["start"], D(p["nps"])) for p in t["points"]] == [("2026-02-01", D(100)), ("2026-03-01", D(50))]
+        # X and Y of the outlook never bought: no RFM segment holds them
+        assert (await get(svc, "/v1/touches/upcoming"))["total"] == 3
+        assert (await get(svc, "/v1/touches/upcoming", rfm_segment="Loyal"))["total"] == 0
+        assert (await get(svc, "/v1/tasks/overdue", rfm_segment="Loyal"))["total"] == 0
+        assert (await get(svc, "/v1/points/liability", rfm_segment="Loyal", **Q1))["outstanding_points"] == "0.0000"
+        r = await svc.client.get("/v1/kpis", params={"rfm_segment": "Whales", **Q1}, headers=svc.auth("analytics:read"))
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")

@@ -20,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wafa_analytics.domain.kpi import Q
 from wafa_analytics.periods import Period
 
-_TIER = "(CAST(:tier AS text) IS NULL OR customer_id IN (SELECT customer_id FROM a_customers WHERE tier = CAST(:tier AS text)))"
+_TIER = (
+    "(CAST(:tier AS text) IS NULL OR customer_id IN (SELECT customer_id FROM a_customers WHERE tier = CAST(:tier AS text)))"
+    " AND (CAST(:members AS uuid[]) IS NULL OR customer_id = ANY(CAST(:members AS uuid[])))"
+)
 
 _OPENING = text(f"SELECT COALESCE(sum(delta), 0) FROM a_points WHERE occurred_at < :start AND {_TIER}")
 _MOVES = text(f"""
@@ -39,8 +42,8 @@ def months(first: date, last: date) -> list[str]:
     return out
 
 
-async def liability(session: AsyncSession, p: Period, *, point_value: Decimal, tier: str | None) -> dict[str, Any]:
-    params = {"start": p.start, "end": p.end, "tier": tier}
+async def liability(session: AsyncSession, p: Period, *, point_value: Decimal, tier: str | None, members: list[Any] | None = None) -> dict[str, Any]:
+    params = {"start": p.start, "end": p.end, "tier": tier, "members": members}
     opening = Decimal((await session.execute(_OPENING, params)).scalar_one())
     moves: dict[str, dict[str, Decimal]] = {}
     for r in await session.execute(_MOVES, params):

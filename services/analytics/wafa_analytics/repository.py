@@ -35,7 +35,11 @@ class Rates:
 
 
 # Customers in the segment (a tier); NULL segment: everybody.
-_SEG = "(CAST(:segment AS text) IS NULL OR {col} IN (SELECT customer_id FROM a_customers WHERE tier = CAST(:segment AS text)))"
+# ... and, when `:members` is given (an RFM segment's customers), only those.
+_SEG = (
+    "((CAST(:segment AS text) IS NULL OR {col} IN (SELECT customer_id FROM a_customers WHERE tier = CAST(:segment AS text)))"
+    " AND (CAST(:members AS uuid[]) IS NULL OR {col} = ANY(CAST(:members AS uuid[]))))"
+)
 
 # Activity cost per customer over [start, end): delivered touches (event cost, else the channel
 # rate; completed phone/call touches are service calls), refunds handled, rewards redeemed.
@@ -56,10 +60,12 @@ activity AS (
 )"""
 
 
-async def kpi_facts(session: AsyncSession, start: datetime, end: datetime, *, segment: str | None, currency: str, rates: Rates) -> Facts:
+async def kpi_facts(
+    session: AsyncSession, start: datetime, end: datetime, *, segment: str | None, currency: str, rates: Rates, members: list[Any] | None = None
+) -> Facts:
     """The counted facts of a period. S and E come from activity spells (built with the
     service's activity window), the rest from the facts of the period."""
-    p: dict[str, Any] = {"start": start, "end": end, "segment": segment, "currency": currency, **rates.params()}
+    p: dict[str, Any] = {"start": start, "end": end, "segment": segment, "members": members, "currency": currency, **rates.params()}
     seg = _SEG.format(col="customer_id")
     row = (
         await session.execute(
@@ -119,7 +125,9 @@ FROM a_responses WHERE submitted_at >= :start AND submitted_at < :end AND {seg}"
     )
 
 
-async def satisfaction_trend(session: AsyncSession, start: datetime, end: datetime, *, segment: str | None) -> list[dict[str, Any]]:
+async def satisfaction_trend(
+    session: AsyncSession, start: datetime, end: datetime, *, segment: str | None, members: list[Any] | None = None
+) -> list[dict[str, Any]]:
     """NPS, CSAT, CES and CSI per calendar month (UTC) of the period."""
     rows = await session.execute(
         text(f"""
@@ -128,7 +136,7 @@ SELECT to_char(date_trunc('month', submitted_at AT TIME ZONE 'UTC'), 'YYYY-MM') 
        count(*) FILTER (WHERE nps <= {DETRACTOR_MAX}) AS detractors, avg(csat) AS csat, avg(ces) AS ces, avg(csi) AS csi
 FROM a_responses WHERE submitted_at >= :start AND submitted_at < :end AND {_SEG.format(col="customer_id")}
 GROUP BY 1 ORDER BY 1"""),
-        {"start": start, "end": end, "segment": segment},
+        {"start": start, "end": end, "segment": segment, "members": members},
     )
     return [dict(r._mapping) for r in rows]
 
@@ -252,7 +260,9 @@ FROM membership m WHERE m.grp IS NOT NULL"""),
     return [dict(r._mapping) for r in rows]
 
 
-async def satisfaction_series(session: AsyncSession, start: datetime, end: datetime, *, tier: str | None, unit: str) -> list[dict[str, Any]]:
+async def satisfaction_series(
+    session: AsyncSession, start: datetime, end: datetime, *, tier: str | None, unit: str, members: list[Any] | None = None
+) -> list[dict[str, Any]]:
     """Responses, NPS counts and mean CSAT, CES and CSI per UTC week (ISO, from Monday) or month."""
     assert unit in ("week", "month")
     rows = await session.execute(
@@ -262,7 +272,7 @@ SELECT CAST(date_trunc('{unit}', submitted_at AT TIME ZONE 'UTC') AS date) AS bu
        count(*) FILTER (WHERE nps <= {DETRACTOR_MAX}) AS detractors, avg(csat) AS csat, avg(ces) AS ces, avg(csi) AS csi
 FROM a_responses WHERE submitted_at >= :start AND submitted_at < :end AND {_SEG.format(col="customer_id")}
 GROUP BY 1 ORDER BY 1"""),
-        {"start": start, "end": end, "segment": tier},
+        {"start": start, "end": end, "segment": tier, "members": members},
     )
     return [dict(r._mapping) for r in rows]
 

@@ -61,6 +61,7 @@ class TrendPoint(BaseModel):
 class KpisOut(BaseModel):
     period: PeriodOut
     segment: str | None
+    rfm_segment: str | None = None
     currency: str
     active_window_days: int
     kpis: KpiValues
@@ -261,6 +262,7 @@ class SatisfactionPoint(BaseModel):
 class SatisfactionTrendOut(BaseModel):
     period: PeriodOut
     tier: str | None
+    rfm_segment: str | None = None
     bucket: Literal["week", "month"]
     points: list[SatisfactionPoint]
 
@@ -289,6 +291,7 @@ class UpcomingTouchesOut(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
     tier: str | None
+    rfm_segment: str | None = None
     days: list[date]
     channels: list[str]
     series: list[ChannelSeries]
@@ -309,6 +312,7 @@ class OverdueTask(BaseModel):
 class OverdueTasksOut(BaseModel):
     as_of: datetime
     tier: str | None
+    rfm_segment: str | None = None
     total: int
     by_channel: dict[str, int]
     by_assignee: dict[str, int]
@@ -327,6 +331,7 @@ class LiabilityMonth(BaseModel):
 class PointsLiabilityOut(BaseModel):
     period: PeriodOut
     tier: str | None
+    rfm_segment: str | None = None
     currency: str
     point_value: Decimal = Field(description="cost of one point (REWARD_POINT_COST)")
     opening_points: Decimal

@@ -27,14 +27,14 @@ def rates(settings: Settings) -> repo.Rates:
     )
 
 
-async def kpis(session: AsyncSession, settings: Settings, p: Period, *, segment: str | None) -> dict[str, object]:
-    facts = await repo.kpi_facts(session, p.start, p.end, segment=segment, currency=settings.currency, rates=rates(settings))
+async def kpis(session: AsyncSession, settings: Settings, p: Period, *, segment: str | None, members: list[Any] | None = None) -> dict[str, object]:
+    facts = await repo.kpi_facts(session, p.start, p.end, segment=segment, currency=settings.currency, rates=rates(settings), members=members)
     return kpi.compute(facts)
 
 
-async def satisfaction_trend(session: AsyncSession, p: Period, *, segment: str | None) -> list[dict[str, Any]]:
+async def satisfaction_trend(session: AsyncSession, p: Period, *, segment: str | None, members: list[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for r in await repo.satisfaction_trend(session, p.start, p.end, segment=segment):
+    for r in await repo.satisfaction_trend(session, p.start, p.end, segment=segment, members=members):
         nps = None if r["nps_answers"] == 0 else kpi.ratio(r["promoters"] - r["detractors"], r["nps_answers"], 100)
         out.append({"month": r["month"], "responses": r["responses"], "nps": nps, "csat": r["csat"], "ces": r["ces"], "csi": r["csi"]})
     return out
@@ -150,9 +150,9 @@ WHERE c.customer_id = s.customer_id""")
     return {"days": int(days), "customers": int(res.rowcount)}  # type: ignore[attr-defined]
 
 
-async def satisfaction_series(session: AsyncSession, p: Period, *, tier: str | None, unit: str) -> list[dict[str, Any]]:
+async def satisfaction_series(session: AsyncSession, p: Period, *, tier: str | None, unit: str, members: list[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for r in await repo.satisfaction_series(session, p.start, p.end, tier=tier, unit=unit):
+    for r in await repo.satisfaction_series(session, p.start, p.end, tier=tier, unit=unit, members=members):
         nps = None if r["nps_answers"] == 0 else kpi.ratio(r["promoters"] - r["detractors"], r["nps_answers"], 100)
         q = {k: None if r[k] is None else Decimal(r[k]).quantize(kpi.Q) for k in ("csat", "ces", "csi")}
         out.append({"start": r["bucket"], "responses": r["responses"], "nps": nps, **q})
@@ -199,3 +199,10 @@ async def rfm_grid(session: AsyncSession, settings: Settings, as_of: datetime, *
     for c in grid:
         counts[c["segment"]] += c["customers"]
     return {"customers": len(scores), "cells": grid, "segments": {k: counts.get(k, 0) for k in rfm.SEGMENTS}}
+
+
+async def rfm_members(session: AsyncSession, settings: Settings, rfm_segment: str | None, as_of: datetime) -> list[Any] | None:
+    """The customers of an RFM segment as scored at `as_of` (None: no segment asked, everybody)."""
+    if rfm_segment is None:
+        return None
+    return [r["customer_id"] for r in await rfm_scores(session, settings, as_of) if r["segment"] == rfm_segment]

@@ -16,7 +16,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_TIER = "(CAST(:tier AS text) IS NULL OR {col} IN (SELECT customer_id FROM a_customers WHERE tier = CAST(:tier AS text)))"
+_TIER = (
+    "(CAST(:tier AS text) IS NULL OR {col} IN (SELECT customer_id FROM a_customers WHERE tier = CAST(:tier AS text)))"
+    " AND (CAST(:members AS uuid[]) IS NULL OR {col} = ANY(CAST(:members AS uuid[])))"
+)
 
 _UPCOMING = text(f"""
 SELECT CAST(at AT TIME ZONE 'UTC' AS date) AS day, channel, count(*) AS touches
@@ -35,11 +38,11 @@ SELECT k.task_id, k.touch_id, k.customer_id, k.channel, k.assignee, k.due_at {_O
 ORDER BY k.due_at, k.task_id LIMIT :limit""")
 
 
-async def upcoming(session: AsyncSession, now: datetime, days: int, *, tier: str | None) -> dict[str, Any]:
+async def upcoming(session: AsyncSession, now: datetime, days: int, *, tier: str | None, members: list[Any] | None = None) -> dict[str, Any]:
     """Scheduled touches per UTC day and channel from `now` to `now + days`; every day of the
     range is listed (zero when nothing is due)."""
     end = now + timedelta(days=days)
-    rows = (await session.execute(_UPCOMING, {"start": now, "end": end, "tier": tier})).all()
+    rows = (await session.execute(_UPCOMING, {"start": now, "end": end, "tier": tier, "members": members})).all()
     first: date = now.date()
     all_days = [first + timedelta(days=i) for i in range((end.date() - first).days + 1)]
     if end.time() == datetime.min.time():
@@ -56,9 +59,9 @@ async def upcoming(session: AsyncSession, now: datetime, days: int, *, tier: str
     }
 
 
-async def overdue_tasks(session: AsyncSession, now: datetime, *, tier: str | None, limit: int) -> dict[str, Any]:
+async def overdue_tasks(session: AsyncSession, now: datetime, *, tier: str | None, limit: int, members: list[Any] | None = None) -> dict[str, Any]:
     """Open tasks past their due time: counts by channel and assignee, and the oldest ones."""
-    params = {"now": now, "tier": tier, "limit": limit}
+    params = {"now": now, "tier": tier, "limit": limit, "members": members}
     groups = (await session.execute(_OVERDUE_GROUPS, params)).all()
     by_channel: dict[str, int] = {}
     by_assignee: dict[str, int] = {}

@@ -4,8 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from wafa_analytics import points_liability
-from wafa_analytics.api.params import PeriodDep, TierDep, period_out
+from wafa_analytics import points_liability, service
+from wafa_analytics.api.params import PeriodDep, RfmSegmentDep, TierDep, period_out, segment_as_of
 from wafa_analytics.schemas import PointsLiabilityOut
 from wafa_shared.auth import require
 from wafa_shared.deps import RuntimeDep, SessionDep
@@ -21,7 +21,8 @@ router = APIRouter(prefix="/v1/points", tags=["kpis"])
     description="Outstanding points = earned (also pending) + referral bonuses held - revoked - redeemed - expired, "
     "over every movement before the instant; liability = points x `REWARD_POINT_COST`.",
 )
-async def liability(session: SessionDep, runtime: RuntimeDep, p: PeriodDep, tier: TierDep = None) -> Any:
+async def liability(session: SessionDep, runtime: RuntimeDep, p: PeriodDep, tier: TierDep = None, rfm_segment: RfmSegmentDep = None) -> Any:
     value = runtime.settings.reward_point_cost
-    out = await points_liability.liability(session, p, point_value=value, tier=tier)
-    return {"period": period_out(p), "tier": tier, "currency": runtime.settings.currency, "point_value": value, **out}
+    members = await service.rfm_members(session, runtime.settings, rfm_segment, segment_as_of(p, runtime.clock.now()))
+    out = await points_liability.liability(session, p, point_value=value, tier=tier, members=members)
+    return {"period": period_out(p), "tier": tier, "rfm_segment": rfm_segment, "currency": runtime.settings.currency, "point_value": value, **out}

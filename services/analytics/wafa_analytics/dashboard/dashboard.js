@@ -127,19 +127,19 @@
   const VIEWS = {
     kpis: (f) =>
       Promise.all([
-        get("/v1/kpis", { from: f.from, to: f.to, segment: f.tier }),
+        get("/v1/kpis", { from: f.from, to: f.to, segment: f.tier, rfm_segment: f.segment }),
         get("/v1/goals", { limit: 500 }),
-        get("/v1/points/liability", { from: f.from, to: f.to, tier: f.tier }),
+        get("/v1/points/liability", { from: f.from, to: f.to, tier: f.tier, rfm_segment: f.segment }),
       ]),
-    trend: (f) => get("/v1/satisfaction/trend", { from: f.from, to: f.to, tier: f.tier, bucket: f.bucket }),
+    trend: (f) => get("/v1/satisfaction/trend", { from: f.from, to: f.to, tier: f.tier, rfm_segment: f.segment, bucket: f.bucket }),
     cohorts: (f) => get("/v1/cohorts", { from: f.from, to: f.to }),
     whale: (f) => get("/v1/profitability/whale-curve", { from: f.from, to: f.to, points: 101 }),
     rfm: (f) => get("/v1/rfm/grid", { tier: f.tier, as_of: f.asOf }),
     tiers: (f) => get("/v1/tiers/distribution", { from: f.from, to: f.to }),
     plans: (f) => get("/v1/plans/effectiveness", { from: f.from, to: f.to }),
     liability: () => Promise.resolve(null), // drawn from the kpis answer
-    touches: (f) => get("/v1/touches/upcoming", { days: 7, tier: f.tier }),
-    tasks: (f) => get("/v1/tasks/overdue", { limit: 8, tier: f.tier }),
+    touches: (f) => get("/v1/touches/upcoming", { days: 7, tier: f.tier, rfm_segment: f.segment }),
+    tasks: (f) => get("/v1/tasks/overdue", { limit: 8, tier: f.tier, rfm_segment: f.segment }),
     health: () => get("/v1/platform/health"),
   };
 
