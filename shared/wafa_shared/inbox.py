@@ -170,7 +170,11 @@ class InboxConsumer:
                         # Not applied, not committed: fetch the batch again once the database is back.
                         log.warning("batch not applied; fetching it again", extra={"consumer": self.name, "error": repr(exc)})
                         self._consumer.seek(tp, records[0].offset)
-                        await self._wait_for_database()
+                        if not await self._wait_for_database():
+                            try:  # the database is there: do not spin on whatever failed
+                                await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+                            except TimeoutError:
+                                pass
                         continue
                     await self._commit(tp, records[-1].offset + 1)
                     self._record_lag(tp, records[-1].offset + 1)
