@@ -41,7 +41,9 @@ schemathesis.serializer.alias("application/x-ndjson", "text/plain")  # customer 
 
 
 def _document(info: ServiceInfo) -> dict[str, Any]:
-    """The service's OpenAPI document, from its app (no database or broker needed to build it)."""
+    """The service's OpenAPI document, from its app (no database or broker needed to build it).
+    Read at collection so each operation is its own test: schemathesis's fixture-based loader
+    (`schemathesis.pytest.from_fixture`) fails under pytest 9.2 (it sets `Function._nodeid`)."""
     module = info.app_module()
     assert module is not None, f"service {info.name} is not installed"
     settings_ = module.Settings(env="test", database_url="postgresql+asyncpg://fuzz@localhost/fuzz", jwt_secret=DEV_JWT_SECRET)
