@@ -71,6 +71,9 @@ class Platform:
         started = []
         logs = self.home / "logs"
         logs.mkdir(exist_ok=True)
+        # where each service is, for the few server-side calls between them (analytics' health view)
+        urls = {s.name: f"http://127.0.0.1:{self.env.get(f'{s.env_prefix}PORT', s.port)}" for s in installed_services()}
+        self.env.setdefault("WAFA_SERVICE_URLS", json.dumps(urls))
         for s in installed_services():
             if only is not None and s.name not in only:
                 continue

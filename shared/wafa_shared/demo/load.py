@@ -294,8 +294,8 @@ class Loader:
         if not goals:
             for kpi, target, name in (
                 ("nps", "40", "NPS ≥ 40 — صافي نقاط الترويج"),
-                ("retention_rate", "0.6", "Retention 60% — الاحتفاظ بالعملاء"),
-                ("referral_rate", "0.05", "Referral rate 5% — معدل الإحالة"),
+                ("retention_rate", "60", "Retention 60% — الاحتفاظ بالعملاء"),
+                ("referral_rate", "5", "Referral rate 5% — معدل الإحالة"),
                 ("csat", "4.2", "CSAT 4.2 — رضا العملاء"),
             ):
                 body = {"name": name, "kpi": kpi, "period_from": quarter_start.isoformat(), "period_to": quarter_end.isoformat(), "target": target}
