@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, text
 
@@ -64,7 +64,7 @@ async def list_dead_letters(session: SessionDep, page: PageDep, status: Annotate
 
 
 @_admin.post("/dead-letters/{dead_letter_id}/replay", response_model=ReplayResult, summary="Apply a dead letter again")
-async def replay(dead_letter_id: int, runtime: RuntimeDep, session: SessionDep) -> ReplayResult:
+async def replay(dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], runtime: RuntimeDep, session: SessionDep) -> ReplayResult:
     specs = {c.name: c for c in runtime.spec.consumers}
     try:
         status = await replay_dead_letter(runtime.sessions, specs, dead_letter_id, runtime.spec.name)

@@ -216,7 +216,7 @@ class GoalIn(BaseModel):
     period_from: date
     period_to: date
     mode: Literal["absolute", "relative"] = "absolute"
-    target: Decimal = Field(description="value to reach (absolute) or % change against the previous period (relative)")
+    target: Decimal = Field(ge=-(10**15), le=10**15, description="value to reach (absolute) or % change against the previous period (relative)")
     segment: str | None = Field(None, max_length=50)
 
     @field_validator("kpi")
