@@ -118,13 +118,11 @@ def bench_large_fit(n: int) -> dict[str, Any]:
 async def bench_db(n_events: int, n_purchases: int, mixed: bool = True) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
     from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from wafa_analytics import context, ingest, repository, service
+    from wafa_analytics import ingest, repository, service
     from wafa_analytics.app import SPEC
     from wafa_analytics.events import CONSUMERS
     from wafa_analytics.settings import Settings
-    from wafa_shared.db import create_engine
     from wafa_shared.embedded.broker import EmbeddedBroker, free_port
     from wafa_shared.embedded.postgres import EmbeddedPostgres
     from wafa_shared.events import loyalty as lo
@@ -133,8 +131,8 @@ async def bench_db(n_events: int, n_purchases: int, mixed: bool = True) -> dict[
     from wafa_shared.events import touch as to
     from wafa_shared.inbox import InboxConsumer
     from wafa_shared.kafka import all_topics, ensure_topics
+    from wafa_shared.lifecycle import Runtime
     from wafa_shared.migrations import upgrade
-    from wafa_shared.outbox import bind_publisher
 
     home = Path(tempfile.mkdtemp(prefix="wafa-bench-analytics-"))
     pg = EmbeddedPostgres(home / "pg", free_port())
@@ -145,15 +143,9 @@ async def bench_db(n_events: int, n_purchases: int, mixed: bool = True) -> dict[
     try:
         url = pg.url("bench_analytics")
         await upgrade(url, SPEC.migrations_dir)
-        engine = create_engine(url, pool_size=5)
         prefix = f"b{uuid.uuid4().hex[:6]}."
-        sessions = async_sessionmaker(engine, expire_on_commit=False, info=bind_publisher({}, source="analytics", topic_prefix=prefix))
-
-        class _Runtime:
-            settings = Settings(database_url=url)
-
-        _Runtime.sessions = sessions  # type: ignore[attr-defined]
-        context.attach(_Runtime)
+        runtime = Runtime(SPEC, Settings(database_url=url, topic_prefix=prefix, db_pool_size=5))  # what handlers reach via runtime_of
+        engine, sessions = runtime.engine, runtime.sessions
         await ensure_topics(broker.bootstrap, all_topics(prefix), 6)
 
         # 1. consumption: 60 % purchases, 20 % touches, 20 % survey responses
