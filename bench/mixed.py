@@ -138,7 +138,10 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
     async def poll_analytics() -> None:
         params = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}
         while True:
-            orders = (await c["analytics"].get("/v1/kpis", params=params)).json()["kpis"]["orders"]
+            try:
+                orders = (await c["analytics"].get("/v1/kpis", params=params)).json()["kpis"]["orders"]
+            except httpx.HTTPError:  # a keep-alive connection the server closed: poll again
+                continue
             now = time.perf_counter()
             while len(visible_analytics) < min(orders, len(accepted)):
                 visible_analytics.append(now - accepted[len(visible_analytics)])
@@ -149,7 +152,10 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
     async def poll_touches() -> None:
         while True:
             for cid, at in list(canary_accepted.items()):
-                r = await c["touch-scheduler"].get(f"/v1/customers/{cid}/touches", params={"limit": 1})
+                try:
+                    r = await c["touch-scheduler"].get(f"/v1/customers/{cid}/touches", params={"limit": 1})
+                except httpx.HTTPError:
+                    continue
                 if r.status_code == 200 and r.json()["items"]:
                     touch_lag.append(time.perf_counter() - at)
                     del canary_accepted[cid]
