@@ -46,7 +46,7 @@ from wafa_shared.embedded.postgres import EmbeddedPostgres
 from wafa_shared.migrations import asyncpg_dsn
 from wafa_shared.services import SERVICES
 from wafa_shared.testing.events import eventually
-from wafa_shared.testing.platform import RunningPlatform, launch_platform
+from wafa_shared.testing.platform import OPEN_FATIGUE_POLICY, RunningPlatform, launch_platform
 from wafa_shared.testing.plugin import Infra
 from wafa_shared.testing.webhook_sink import WebhookSink, webhook_sink
 from wafa_shared.webhooks.signing import new_secret
@@ -427,17 +427,7 @@ async def stage(platform: RunningPlatform, dbs: Databases, sink: WebhookSink) ->
             "is_default": True,
         }
         ok(await loyalty.post("/v1/programs", json=program), 201)
-        policy = {
-            "max_per_7d": 100,
-            "max_per_30d": 400,
-            "min_gap_hours": 0,
-            "quiet_start": None,
-            "quiet_end": None,
-            "respect_preferred": True,
-            "exempt_priority": 100,
-            "default_time_zone": "Asia/Riyadh",
-        }
-        ok(await touch.put("/v1/fatigue-policy", json=policy))
+        ok(await touch.put("/v1/fatigue-policy", json=OPEN_FATIGUE_POLICY))
         ok(await touch.put("/v1/channels/email", json={"url": sink.url, "secret": new_secret()}))
         welcome = {
             "key": "chaos-welcome",

@@ -27,6 +27,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from wafa_shared.testing.events import eventually
+from wafa_shared.testing.platform import OPEN_FATIGUE_POLICY
 from wafa_shared.testing.webhook_sink import WebhookSink, webhook_sink
 from wafa_shared.webhooks.signing import new_secret, signed_headers
 
@@ -192,17 +193,7 @@ async def staged(platform: Any) -> Any:
 
             await wait(ready, 120)
     async with platform.client("touch-scheduler") as touch:
-        policy = {
-            "max_per_7d": 100,
-            "max_per_30d": 400,
-            "min_gap_hours": 0,
-            "quiet_start": None,
-            "quiet_end": None,
-            "respect_preferred": True,
-            "exempt_priority": 100,
-            "default_time_zone": "Asia/Riyadh",
-        }
-        ok(await touch.put("/v1/fatigue-policy", json=policy))
+        ok(await touch.put("/v1/fatigue-policy", json=OPEN_FATIGUE_POLICY))
         for p in ok(await touch.get("/v1/plans", params={"limit": 500}))["items"]:
             if p["key"] in ("client-for-life", "advocate-appreciation"):
                 ok(await touch.put(f"/v1/plans/{p['id']}", json={"holdout_pct": "0"}))

@@ -4,34 +4,21 @@ refused, and errors are problem+json."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 import pytest
 
 from wafa_shared.services import installed_services
+from wafa_shared.testing.platform import protected_operations
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 SERVICES = [s.name for s in installed_services()]
-
-
-def _endpoints(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    for path, ops in spec["paths"].items():
-        if path in PUBLIC:
-            continue
-        for method in ops:
-            if method in {"get", "post", "put", "patch", "delete"}:
-                out.append((method.upper(), re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)))
-    return out
 
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_every_endpoint_refuses_missing_and_wrong_scope_tokens_with_problem_json(wafa_service: Any, service: str) -> None:
     async with wafa_service(service, consumers_enabled=False, relay_enabled=False, webhooks_enabled=False) as svc:
         spec = (await svc.client.get("/openapi.json")).json()
-        endpoints = _endpoints(spec)
+        endpoints = protected_operations(spec)
         assert endpoints, "every service has protected endpoints"
         wrong = svc.auth("nothing:read")
         for method, path in endpoints:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -37,24 +36,12 @@ from tests.conftest import RunningPlatform, launch_platform
 from wafa_shared.auth import mint_token
 from wafa_shared.services import installed_services
 from wafa_shared.testing.events import eventually
+from wafa_shared.testing.platform import protected_operations
 from wafa_shared.webhooks import signing
 
 SERVICES = [s.name for s in installed_services()]
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 QUIET = {"consumers_enabled": False, "relay_enabled": False, "webhooks_enabled": False}
 PARTNER_SECRET = signing.new_secret()
-
-
-def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    """(method, concrete path) of every operation but the public ones, path ids made up."""
-    out = []
-    for path, ops in spec["paths"].items():
-        if path in PUBLIC:
-            continue
-        for method in ops:
-            if method in {"get", "post", "put", "patch", "delete"}:
-                out.append((method.upper(), re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)))
-    return out
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -83,7 +70,7 @@ def _bad_tokens(secret: str, issuer: str) -> dict[str, str]:
 @pytest.mark.parametrize("service", SERVICES)
 async def test_every_endpoint_refuses_expired_and_forged_tokens_with_a_401_problem(wafa_service: Any, service: str) -> None:
     async with wafa_service(service, **QUIET) as svc:
-        operations = _operations((await svc.client.get("/openapi.json")).json())
+        operations = protected_operations((await svc.client.get("/openapi.json")).json())
         tokens = _bad_tokens(svc.settings.jwt_secret, svc.settings.jwt_issuer)
         refused = []
         for method, path in operations:
@@ -122,7 +109,7 @@ INBOUND_SETTINGS = {"loyalty": {"partner_secrets": [PARTNER_SECRET]}}  # service
 async def test_every_inbound_webhook_refuses_unsigned_stale_future_dated_and_forged_messages(wafa_service: Any, service: str) -> None:
     async with wafa_service(service, **QUIET, **INBOUND_SETTINGS.get(service, {})) as svc:
         spec = (await svc.client.get("/openapi.json")).json()
-        inbound = [path for method, path in _operations(spec) if "/inbound/" in path and method == "POST"]
+        inbound = [path for method, path in protected_operations(spec) if "/inbound/" in path and method == "POST"]
         body = b'{"id": "x"}'
         now = int(time.time())
         cases = [

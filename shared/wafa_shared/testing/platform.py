@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,3 +76,32 @@ def launch_platform(infra: Any, home: Path, name: str = "e2e", env: dict[str, st
         p.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+# A fatigue policy that lets a test's touches go out now: no quiet hours (the run may be at
+# night in Riyadh), no frequency caps or gaps.
+OPEN_FATIGUE_POLICY = {
+    "max_per_7d": 100,
+    "max_per_30d": 400,
+    "min_gap_hours": 0,
+    "quiet_start": None,
+    "quiet_end": None,
+    "respect_preferred": True,
+    "exempt_priority": 100,
+    "default_time_zone": "Asia/Riyadh",
+}
+
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def protected_operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(method, concrete path) of every operation of an OpenAPI document that needs a token,
+    path parameters filled with made-up ids."""
+    out = []
+    for path, ops in spec["paths"].items():
+        if path in PUBLIC_PATHS:
+            continue
+        for method in ops:
+            if method in {"get", "post", "put", "patch", "delete"}:
+                out.append((method.upper(), re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)))
+    return out
