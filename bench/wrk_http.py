@@ -1,6 +1,8 @@
 """HTTP throughput with `wrk` (a C load generator: the Python client in harness.py saturates a
 core of this 2-core machine before the services do). Measures the loyalty purchase and member
-lookup against the bare FastAPI + asyncpg baseline in the same run.
+lookup against the bare FastAPI + asyncpg baseline in the same run, each after an unmeasured
+warm-up (`--warmup`): the first seconds on fresh tables, cold caches and empty pools measured
+about half the steady rate here.
 
     apt-get install wrk   # Debian package; then:
     .venv/bin/python bench/wrk_http.py --seconds 15
@@ -86,6 +88,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=10, help="seconds of unmeasured load before each measured run (pools, caches, fresh tables)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -96,6 +99,9 @@ def main() -> None:
         members = asyncio.run(setup(p_url, args.members))
         assert p.pg is not None
         with baseline_app(p.pg) as base:
+            if args.warmup:
+                wrk(base, ITEM, members, token, args.warmup, args.connections)
+                wrk(p_url, PURCHASE, members, token, args.warmup, args.connections)
             b_post = wrk(base, ITEM, members, token, args.seconds, args.connections)
             ours = wrk(p_url, PURCHASE, members, token, args.seconds, args.connections)
             rows.append(

@@ -45,7 +45,7 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 0
     database_url: str = ""
-    db_pool_size: int = 10
+    db_pool_size: int = 16
 
     relay_enabled: bool = True
     relay_batch_size: int = 1000
