@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from harness import postgres_rss
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -137,7 +138,7 @@ async def main(n: int) -> dict[str, Any]:
         payload = sample_event(1).to_json()
         raw = await raw_baseline(broker.bootstrap, n, payload)
         ours = await pipeline(pg, broker.bootstrap, n)
-        pg_rss = sum(p.memory_info().rss for p in psutil.process_iter() if p.name() == "postgres")
+        pg_rss = postgres_rss(pg)
         broker_rss = psutil.Process(broker.proc.pid).memory_info().rss if broker.proc else 0
         return {
             "events": n,

@@ -156,10 +156,20 @@ def baseline_app(pg: EmbeddedPostgres) -> Iterator[str]:
 def platform_rss_mb(p: Platform) -> int:
     """Resident memory of the services, PostgreSQL and the broker, in MB."""
     total = sum(proc.memory_info().rss for proc in (psutil.Process(x.pid) for x in p.procs.values()))
-    total += sum(x.memory_info().rss for x in psutil.process_iter() if x.name() == "postgres")
+    if p.pg is not None:
+        total += postgres_rss(p.pg)
     if p.broker is not None and p.broker.proc is not None:
         total += psutil.Process(p.broker.proc.pid).memory_info().rss
     return round(total / 1e6)
+
+
+def postgres_rss(pg: EmbeddedPostgres) -> int:
+    """Bytes resident in this PostgreSQL's processes only (other benchmarks may run beside it)."""
+    postmaster = pg.pid()
+    if postmaster is None:
+        return 0
+    root = psutil.Process(postmaster)
+    return sum(x.memory_info().rss for x in [root, *root.children()])
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from harness import admin_headers, baseline_app, platform, platform_rss_mb, print_table, service_url
 from loyalty import PROGRAM
+from survey import SURVEY, answers
 
 LUA = """
 local counter = 0
@@ -49,16 +50,36 @@ ITEM = (
     '  return wrk.format("POST", "/items", {["Content-Type"]="application/json"}, body)'
 )
 LOOKUP = 'return wrk.format("GET", "/v1/members/" .. m, {["Authorization"]=auth})'
+
+# Survey responses: every request spends its own single-use invitation token (thread t of T
+# takes tokens t, t+T, t+2T, ...), answers cycle through pre-rendered variants.
+RESPONSES_LUA = """
+auth = "Bearer %(token)s"
+local tokens = {%(tokens)s}
+local answers = {%(answers)s}
+local threads = 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+local n = 0
+request = function()
+  local i = n * %(threads)d + tid
+  n = n + 1
+  local body = '{"token":"' .. tokens[(i %% #tokens) + 1] .. '","answers":' .. answers[(i %% #answers) + 1] .. '}'
+  return wrk.format("POST", "/v1/responses", {["Content-Type"]="application/json", ["Authorization"]=auth}, body)
+end
+"""
 BASE_GET = 'return wrk.format("GET", "/healthz")'
 
 
 def wrk(url: str, body: str, members: list[str], token: str, seconds: int, connections: int) -> dict[str, float]:
     script = LUA % {"members": ",".join(f'"{m}"' for m in members), "body": body}
-    script = f'auth = "Bearer {token}"\n' + script
+    return run_wrk(url, f'auth = "Bearer {token}"\n' + script, seconds, connections)
+
+
+def run_wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     out = subprocess.run(
-        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url], capture_output=True, text=True, check=True
+        ["wrk", f"-t{threads(connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url], capture_output=True, text=True, check=True
     ).stdout
     Path(f.name).unlink()
     per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -74,6 +95,10 @@ def wrk(url: str, body: str, members: list[str], token: str, seconds: int, conne
     return {"per_s": per_s, "p50_ms": pct("50"), "p99_ms": pct("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def threads(connections: int) -> int:
+    return min(2, connections)
+
+
 async def setup(url: str, n: int) -> list[str]:
     members = [str(uuid.uuid4()) for _ in range(n)]
     async with httpx.AsyncClient(base_url=url, headers=admin_headers(), timeout=60) as client:
@@ -81,6 +106,24 @@ async def setup(url: str, n: int) -> list[str]:
         for m in members:
             (await client.post("/v1/members", json={"customer_id": m, "birth_date": "1990-05-15"})).raise_for_status()
     return members
+
+
+async def survey_tokens(url: str, n: int) -> list[str]:
+    """A published survey and `n` invitation tokens for it."""
+    async with httpx.AsyncClient(base_url=url, headers=admin_headers(), timeout=120) as client:
+        sid = (await client.post("/v1/surveys", json=SURVEY)).raise_for_status().json()["id"]
+        (await client.post(f"/v1/surveys/{sid}/publish")).raise_for_status()
+        tokens: list[str] = []
+        while len(tokens) < n:
+            invitees = [{"customer_id": str(uuid.uuid4())} for _ in range(min(1000, n - len(tokens)))]
+            r = (await client.post(f"/v1/surveys/{sid}/invitations", json={"invitees": invitees})).raise_for_status()
+            tokens += [c["token"] for c in r.json()["created"]]
+    return tokens
+
+
+def responses_script(tokens: list[str], token: str, connections: int) -> str:
+    variants = ",".join("[==[" + json.dumps(answers(i), ensure_ascii=False) + "]==]" for i in range(55))
+    return RESPONSES_LUA % {"token": token, "tokens": ",".join(f'"{t}"' for t in tokens), "answers": variants, "threads": threads(connections)}
 
 
 def main() -> None:
@@ -94,9 +137,12 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     token = admin_headers()["Authorization"].split()[1]
     rows: list[dict[str, Any]] = []
-    with platform(["loyalty"]) as p:
+    with platform(["loyalty", "survey"]) as p:
         p_url = service_url(p, "loyalty")
         members = asyncio.run(setup(p_url, args.members))
+        s_url = service_url(p, "survey")
+        # enough single-use tokens for the warm-up and the run at up to 2,000 responses/s
+        tokens = asyncio.run(survey_tokens(s_url, 2000 * (args.warmup + args.seconds)))
         assert p.pg is not None
         with baseline_app(p.pg) as base:
             if args.warmup:
@@ -124,9 +170,21 @@ def main() -> None:
             )
             look1 = wrk(p_url, LOOKUP, members, token, args.seconds, 1)
             rows.append({"scenario": "GET /v1/members/{id} (c=1)", **look1})
+            script = responses_script(tokens, token, args.connections)
+            if args.warmup:
+                run_wrk(s_url, script.replace("local n = 0", f"local n = {2000 * args.seconds // threads(args.connections)}"), args.warmup, args.connections)
+            answered = run_wrk(s_url, script, args.seconds, args.connections)
+            rows.append(
+                {
+                    "scenario": f"POST /v1/responses (c={args.connections})",
+                    **answered,
+                    "baseline_per_s": b_post["per_s"],
+                    "ratio": round(answered["per_s"] / b_post["per_s"], 3),
+                }
+            )
         rss = platform_rss_mb(p)
     print_table(rows)
-    print(f"platform RSS (loyalty + PostgreSQL + broker): {rss} MB")
+    print(f"platform RSS (loyalty, survey, PostgreSQL, broker): {rss} MB")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "wrk_http.json").write_text(json.dumps({"rows": rows, "rss_mb": rss}, indent=2))

@@ -1,0 +1,39 @@
+"""The envelope's fast JSON writer says exactly what pydantic would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import orjson
+
+from wafa_shared.events.envelope import Event, new_event
+from wafa_shared.events.loyalty import LineSummary, PurchaseRecorded
+
+
+def _pydantic_json(event: Event) -> bytes:
+    return orjson.dumps(event.model_dump(mode="json"))
+
+
+def test_to_json_matches_pydantic_for_a_published_event() -> None:
+    data = PurchaseRecorded(
+        purchase_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        order_id="o-1",
+        amount=Decimal("55.00"),
+        currency="SAR",
+        occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+        lines=[LineSummary(sku="SKU-1", category="perfume", quantity=Decimal(2), amount=Decimal("25.00"))],
+    )
+    for at in (datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=3)))):
+        event = new_event(data, source="loyalty", subject=data.customer_id, time=at)
+        assert event.to_json() == _pydantic_json(event)
+
+
+def test_to_json_keeps_extension_attributes_and_hand_built_data() -> None:
+    parsed = Event.from_json(orjson.dumps({"type": "x.y", "source": "s", "data": {"a": 1}, "traceparent": "00-abc-def-01"}))
+    assert orjson.loads(parsed.to_json())["traceparent"] == "00-abc-def-01"
+    assert parsed.to_json() == _pydantic_json(parsed)
+    by_hand = Event.model_construct(id=uuid.uuid4(), type="x.y", source="s", time=datetime.now(UTC), data={"amount": Decimal("1.50")})
+    assert orjson.loads(by_hand.to_json())["data"] == {"amount": "1.50"}
