@@ -26,7 +26,8 @@ def test_to_json_matches_pydantic_for_a_published_event() -> None:
         occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
         lines=[LineSummary(sku="SKU-1", category="perfume", quantity=Decimal(2), amount=Decimal("25.00"))],
     )
-    for at in (datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=3)))):
+    riyadh = timezone(timedelta(hours=3))
+    for at in (datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 1, 13, 0, tzinfo=riyadh)):
         event = new_event(data, source="loyalty", subject=data.customer_id, time=at)
         assert event.to_json() == _pydantic_json(event)
 

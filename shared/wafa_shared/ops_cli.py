@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -22,6 +24,7 @@ dlq_app = typer.Typer(help="Dead letters: events consumers gave up on.", no_args
 outbox_app = typer.Typer(help="The transactional outbox of each service.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Outbound webhook deliveries.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Time-driven jobs.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customer data.", no_args_is_help=True)
 
 ServiceArg = Annotated[str, typer.Argument(help="customer, loyalty, survey, analytics or touch-scheduler.")]
 ServicesOpt = Annotated[list[str] | None, typer.Option("--service", "-s", help="Limit to these services (repeat).")]
@@ -113,6 +116,41 @@ def jobs_run(service: ServiceArg, name: str) -> None:
     """Run a time-driven job now (e.g. analytics' CLV fit, loyalty's expiry)."""
     result = _call("POST", _info(service), f"/v1/ops/jobs/{name}/run")
     typer.echo(f"{service}\t{name}\t{result.get('result')}")
+
+
+_IMPORT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+@customers_app.command("import")
+def customers_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV (header row) or JSONL file of customers.")],
+    format: Annotated[str | None, typer.Option(help="csv or jsonl (default: from the file's extension).")] = None,
+    source: Annotated[str, typer.Option(help="External-id source of rows that name none.")] = "import",
+) -> None:
+    """Import customers (upsert on external id) and follow the job's progress to the end.
+    Exits 1 if the import failed or any row was refused (the refused rows are listed)."""
+    fmt = format or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    if fmt not in _IMPORT_TYPES:
+        raise typer.BadParameter("format is csv or jsonl")
+    info = _info("customer")
+    with _client() as client, path.open("rb") as body:
+        r = client.post(
+            base_url(info) + "/v1/customers/import", params={"source": source}, content=body, headers={"Content-Type": _IMPORT_TYPES[fmt]}, timeout=None
+        )
+        if r.status_code >= 400:
+            typer.echo(f"customer: {r.status_code} {r.text}", err=True)
+            raise typer.Exit(1)
+        job = r.json()
+        while job["status"] == "running":
+            typer.echo(f"\r{job['rows_read']} rows read, {job['created']} created, {job['updated']} updated, {job['failed']} refused", nl=False, err=True)
+            time.sleep(0.5)  # polling a job for a person watching, not synchronising anything
+            job = client.get(base_url(info) + f"/v1/imports/{job['id']}").raise_for_status().json()
+    typer.echo("", err=True)
+    for e in job["errors"]:
+        typer.echo(f"row {e.get('row')}: {e.get('field') or ''} {e.get('message')}", err=True)
+    typer.echo(f"{job['id']}\t{job['status']}\trows={job['rows_read']}\tcreated={job['created']}\tupdated={job['updated']}\trefused={job['failed']}")
+    if job["status"] != "completed" or job["failed"]:
+        raise typer.Exit(1)
 
 
 _SAMPLE = re.compile(r"^(wafa_consumer_lag|wafa_outbox_backlog|wafa_dlq_size)\{([^}]*)\} ([0-9.e+-]+)$")
