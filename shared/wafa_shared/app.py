@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from wafa_shared import health, ops
+from wafa_shared import dependency_keys, health, ops
 from wafa_shared.clock import Clock
 from wafa_shared.lifecycle import Runtime, ServiceSpec
 from wafa_shared.observability import RequestContextMiddleware, configure_logging, service_var
@@ -28,6 +28,7 @@ from wafa_shared.webhooks.router import router as webhooks_router
 def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     configure_tracing(spec.name)
+    dependency_keys.install()
     service_var.set(spec.name)
 
     @asynccontextmanager
