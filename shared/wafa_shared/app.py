@@ -7,6 +7,7 @@ and a lifespan that runs its relay, consumers, webhook worker and jobs.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,6 +37,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
         runtime = Runtime(spec, settings, clock)
         app.state.runtime = runtime
         await runtime.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -70,6 +72,17 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
     app.include_router(ops.router)
     _complete_openapi(app)
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, routes, schemas, table metadata: ~150k
+    objects) out of the garbage collector's sight. A full collection walked them all, 33-40 ms
+    in which the service answered nothing (the p99 of a 1 ms read); they live as long as the
+    process, so not scanning them frees nothing less. Once per process: a test process builds
+    many apps, and a frozen app that is later dropped would never be collected."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
 
 
 def _complete_openapi(app: FastAPI) -> None:
