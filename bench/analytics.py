@@ -132,7 +132,6 @@ async def bench_db(n_events: int, n_purchases: int, mixed: bool = True) -> dict[
     from wafa_shared.events import new_event
     from wafa_shared.events import survey as sv
     from wafa_shared.events import touch as to
-    from wafa_shared.inbox import InboxConsumer
     from wafa_shared.kafka import all_topics, ensure_topics
     from wafa_shared.lifecycle import Runtime
     from wafa_shared.migrations import upgrade
@@ -147,7 +146,8 @@ async def bench_db(n_events: int, n_purchases: int, mixed: bool = True) -> dict[
         url = pg.url("bench_analytics")
         await upgrade(url, SPEC.migrations_dir)
         prefix = f"b{uuid.uuid4().hex[:6]}."
-        runtime = Runtime(SPEC, Settings(database_url=url, topic_prefix=prefix, db_pool_size=5))  # what handlers reach via runtime_of
+        settings = Settings(database_url=url, topic_prefix=prefix, kafka_bootstrap_servers=broker.bootstrap, db_pool_size=5)
+        runtime = Runtime(SPEC, settings)  # what handlers reach via runtime_of
         engine, sessions = runtime.engine, runtime.sessions
         await ensure_topics(broker.bootstrap, all_topics(prefix), 6)
 
@@ -180,7 +180,7 @@ async def bench_db(n_events: int, n_purchases: int, mixed: bool = True) -> dict[
         del events, futures
         gc.collect()
         gc.freeze()
-        consumer = InboxConsumer(CONSUMERS[0], sessions, broker.bootstrap, service="analytics", topic_prefix=prefix, batch_size=Settings().consumer_batch_size)
+        consumer = runtime.consumers[0]  # built as the service builds it (batch size, session timeout)
         applied = {"service": "analytics", "consumer": CONSUMERS[0].name, "result": "applied"}
         before = REGISTRY.get_sample_value("wafa_events_consumed_total", applied) or 0.0
         start = time.perf_counter()
