@@ -70,16 +70,18 @@ _SPELLS_INSERT = text(SPELLS_SQL.split(";")[1].format(scope="customer_id = ANY(C
 SPELLS_DELETE_ALL = text("DELETE FROM a_spells")
 
 # Each purchase's links to the customer's two previous purchases; only changed rows are written.
+# The scope bounds both sides of the join, so the rows to update are found by the customer index
+# rather than by a scan of every purchase (whatever the planner guesses of the array's size).
 PREV_SQL = """
 UPDATE a_purchases p SET prev_at = x.prev_at, prev2_at = x.prev2_at
 FROM (
   SELECT purchase_id, lag(occurred_at) OVER w AS prev_at, lag(occurred_at, 2) OVER w AS prev2_at
   FROM a_purchases WHERE {scope} WINDOW w AS (PARTITION BY customer_id ORDER BY occurred_at, purchase_id)
 ) x
-WHERE p.purchase_id = x.purchase_id AND (p.prev_at IS DISTINCT FROM x.prev_at OR p.prev2_at IS DISTINCT FROM x.prev2_at)
+WHERE {outer} AND p.purchase_id = x.purchase_id AND (p.prev_at IS DISTINCT FROM x.prev_at OR p.prev2_at IS DISTINCT FROM x.prev2_at)
 """
-_PREV = text(PREV_SQL.format(scope="customer_id = ANY(CAST(:customers AS uuid[]))"))
-PREV_ALL = text(PREV_SQL.format(scope="true"))
+_PREV = text(PREV_SQL.format(scope="customer_id = ANY(CAST(:customers AS uuid[]))", outer="p.customer_id = ANY(CAST(:customers AS uuid[]))"))
+PREV_ALL = text(PREV_SQL.format(scope="true", outer="true"))
 SPELLS_INSERT_ALL = text(SPELLS_SQL.split(";")[1].format(scope="true"))
 
 _REFUNDS = text("""
