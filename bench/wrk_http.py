@@ -126,6 +126,37 @@ def responses_script(tokens: list[str], token: str, connections: int) -> str:
     return RESPONSES_LUA % {"token": token, "tokens": ",".join(f'"{t}"' for t in tokens), "answers": variants, "threads": threads(connections)}
 
 
+async def drained(url: str) -> None:
+    """Wait until the service's outbox is empty (the invitations' events are published), so
+    the relay does not compete with the measured requests."""
+    async with httpx.AsyncClient(base_url=url, headers=admin_headers(), timeout=30) as client:
+        while (await client.get("/v1/ops/outbox")).json()["backlog"]:
+            await asyncio.sleep(0.5)
+
+
+def responses_row(args: argparse.Namespace, token: str, members: list[str]) -> dict[str, Any]:
+    """Survey responses on their own platform, next to the baseline on its PostgreSQL."""
+    with platform(["survey"]) as p:
+        s_url = service_url(p, "survey")
+        # enough single-use tokens for the warm-up and the run at up to 2,000 responses/s
+        tokens = asyncio.run(survey_tokens(s_url, 2000 * (args.warmup + args.seconds)))
+        asyncio.run(drained(s_url))
+        script = responses_script(tokens, token, args.connections)
+        assert p.pg is not None
+        with baseline_app(p.pg) as base:
+            if args.warmup:
+                wrk(base, ITEM, members, token, args.warmup, args.connections)
+                run_wrk(s_url, script.replace("local n = 0", f"local n = {2000 * args.seconds // threads(args.connections)}"), args.warmup, args.connections)
+            b_post = wrk(base, ITEM, members, token, args.seconds, args.connections)
+            answered = run_wrk(s_url, script, args.seconds, args.connections)
+    return {
+        "scenario": f"POST /v1/responses (c={args.connections})",
+        **answered,
+        "baseline_per_s": b_post["per_s"],
+        "ratio": round(answered["per_s"] / b_post["per_s"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
@@ -137,12 +168,9 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     token = admin_headers()["Authorization"].split()[1]
     rows: list[dict[str, Any]] = []
-    with platform(["loyalty", "survey"]) as p:
+    with platform(["loyalty"]) as p:
         p_url = service_url(p, "loyalty")
         members = asyncio.run(setup(p_url, args.members))
-        s_url = service_url(p, "survey")
-        # enough single-use tokens for the warm-up and the run at up to 2,000 responses/s
-        tokens = asyncio.run(survey_tokens(s_url, 2000 * (args.warmup + args.seconds)))
         assert p.pg is not None
         with baseline_app(p.pg) as base:
             if args.warmup:
@@ -170,21 +198,10 @@ def main() -> None:
             )
             look1 = wrk(p_url, LOOKUP, members, token, args.seconds, 1)
             rows.append({"scenario": "GET /v1/members/{id} (c=1)", **look1})
-            script = responses_script(tokens, token, args.connections)
-            if args.warmup:
-                run_wrk(s_url, script.replace("local n = 0", f"local n = {2000 * args.seconds // threads(args.connections)}"), args.warmup, args.connections)
-            answered = run_wrk(s_url, script, args.seconds, args.connections)
-            rows.append(
-                {
-                    "scenario": f"POST /v1/responses (c={args.connections})",
-                    **answered,
-                    "baseline_per_s": b_post["per_s"],
-                    "ratio": round(answered["per_s"] / b_post["per_s"], 3),
-                }
-            )
         rss = platform_rss_mb(p)
+    rows.append(responses_row(args, token, members))
     print_table(rows)
-    print(f"platform RSS (loyalty, survey, PostgreSQL, broker): {rss} MB")
+    print(f"platform RSS (loyalty, PostgreSQL, broker): {rss} MB")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "wrk_http.json").write_text(json.dumps({"rows": rows, "rss_mb": rss}, indent=2))
