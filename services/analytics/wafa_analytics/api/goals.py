@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from wafa_analytics import goals
 from wafa_analytics.models import Goal
-from wafa_analytics.schemas import GoalIn, GoalOut
+from wafa_analytics.schemas import GoalIn, GoalOut, GoalProgress
 from wafa_shared.auth import Principal, require
 from wafa_shared.deps import PageDep, RuntimeDep, SessionDep
 from wafa_shared.idempotency import IdempotencyKeyHeader, idempotent
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/goals", tags=["goals"])
 
 async def _out(session: SessionDep, runtime: RuntimeDep, goal: Goal) -> GoalOut:
     out = GoalOut.model_validate(goal)
-    out.progress = await goals.progress(session, runtime.settings, goal, runtime.clock.now().date())  # type: ignore[assignment]
+    out.progress = GoalProgress(**await goals.progress(session, runtime.settings, goal, runtime.clock.now().date()))
     return out
 
 
