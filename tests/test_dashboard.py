@@ -71,7 +71,6 @@ def seeded(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = {f"{s.env_prefix}PORT": str(ports[s.name]) for s in SERVICES} | {"WAFA_SERVICE_URLS": json.dumps(urls)}
     with launch_platform(infra, Path(tmp_path_factory.mktemp("dashboard")), "dash", env) as running:
-        running.urls = urls  # launch_platform picked its own ports before `env` replaced them
         summary = asyncio.run(seed_demo(urls, running.token, customers=CUSTOMERS))
         asyncio.run(wait_until_analytics_caught_up(running, summary))
         yield running, summary

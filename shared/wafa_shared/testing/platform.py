@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,7 +53,6 @@ def launch_platform(infra: Any, home: Path, name: str = "e2e", env: dict[str, st
             "WAFA_LOYALTY_PARTNER_SECRETS": f'["{partner_secret}"]',
         }
     )
-    urls = {}
     for s in SERVICES:
         port = free_port()
         p.env[f"{s.env_prefix}DATABASE_URL"] = infra.db_url(f"{name}_{s.database}")
@@ -64,18 +64,38 @@ def launch_platform(infra: Any, home: Path, name: str = "e2e", env: dict[str, st
             "CONSUMER_HEARTBEAT_MS": "500",
         }.items():
             p.env[f"{s.env_prefix}{key}"] = value
-        urls[s.name] = f"http://127.0.0.1:{port}"
     p.env.update(env or {})
+    urls = {s.name: f"http://127.0.0.1:{p.env[f'{s.env_prefix}PORT']}" for s in SERVICES}  # `env` may choose the ports
     saved = dict(os.environ)
     try:
         p.home.mkdir(parents=True, exist_ok=True)
         p.migrate()
         p.start_services()
+        wait_ready(urls)
         yield RunningPlatform(urls, mint_token(DEV_JWT_SECRET, name, ["admin"], ttl_s=3600), partner_secret, p)
     finally:
         p.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+def wait_ready(urls: dict[str, str], timeout_s: float = 60) -> None:
+    """Until every service answers `/readyz` 200 (database, topics, relay and consumers connected):
+    `/healthz`, which the launcher waits for, is up before the Kafka clients are, and a test
+    starting then sees 503s."""
+    deadline = time.monotonic() + timeout_s
+    pending = dict(urls)
+    while pending:
+        for name, url in list(pending.items()):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
+        if pending:
+            time.sleep(0.1)  # polling the condition itself, not waiting a fixed time for it
 
 
 # A fatigue policy that lets a test's touches go out now: no quiet hours (the run may be at
