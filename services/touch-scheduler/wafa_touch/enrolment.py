@@ -8,21 +8,25 @@ changes nothing. Holdout customers are recorded and get no plan touches.
 from __future__ import annotations
 
 import secrets
+import struct
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wafa_shared import pgcopy
 from wafa_shared.events.touch import PlanEnrolled, TouchScheduled, TouchSkipped
 from wafa_touch import repository as repo
 from wafa_touch.domain.builtin_plans import BUILTIN_PLANS
 from wafa_touch.domain.fatigue import Policy
 from wafa_touch.domain.holdout import BUCKETS, bucket
-from wafa_touch.domain.timing import Facts, TouchDef, materialise, materialise_many
+from wafa_touch.domain.timing import Facts, PlannedRow, TouchDef, materialise, materialise_many
 from wafa_touch.models import CustomerProfile, Plan, Touch
 from wafa_touch.outbox_batch import publish_many
 from wafa_touch.policy import load_policy
@@ -98,26 +102,101 @@ class EnrolResult:
     touches: int
 
 
-# Columns of a materialised touch, in record order: its id, the enrolment's, the definition's
-# (constant for every touch of the definition), then the touch's own.
+# Columns of a materialised touch, in the order of its encoded row: its id, the enrolment's,
+# the definition's (the same for every touch of the definition), then the touch's own.
 _ENROLMENT_COLUMNS = ("customer_id", "plan_id", "enrolment_id", "payload")
 _DEF_COLUMNS = ("def_key", "channel", "content_key", "key_message", "referral_cta", "cost", "priority", "sla_hours", "attempts", "status")
 MATERIALISED_COLUMNS = ("id", *_ENROLMENT_COLUMNS, *_DEF_COLUMNS, "seq", "reason", "due_at", "original_due_at", "window_end")
+# Enrolments per encoded piece of the COPY stream: PostgreSQL stores one piece while the next
+# is computed (about 6,600 touches, 1.5 MB, for Client for Life).
+STREAM_ENROLMENTS = 200
+# seq, reason (NULL), due_at, original_due_at, window_end of a dated touch, in one pack.
+_DATED_TAIL = struct.Struct(">iiiiqiqiq")
 
 
-def ordered_ids(n: int) -> list[str]:
-    """`n` new ids (UUIDv7 layout, as text), increasing: Unix time in ms, random bits, then a
+@dataclass(frozen=True)
+class IdBlock:
+    """A block of new ids in UUIDv7 layout, increasing: Unix time in ms, random bits, then a
     counter from a random start. Time-ordered ids land on the right edge of the primary-key
     and `enrolment_id` indexes instead of random pages, which makes the COPY of a year of
     touches about a third faster than random UUIDs (and keeps it so as the table grows)."""
-    ms = f"{int(time.time() * 1000):012x}"
-    prefix = f"{ms[:8]}-{ms[8:]}-7{secrets.randbits(12):03x}-{0x8000 | secrets.randbits(14):04x}-"
-    start = secrets.randbits(47)
-    return [f"{prefix}{start + k:012x}" for k in range(n)]
+
+    prefix: bytes  # the first 10 bytes, shared by the block
+    start: int
+
+    @classmethod
+    def new(cls) -> IdBlock:
+        ms = int(time.time() * 1000)
+        rand_a, rand_b = 0x7000 | secrets.randbits(12), 0x8000 | secrets.randbits(14)
+        return cls(ms.to_bytes(6, "big") + rand_a.to_bytes(2, "big") + rand_b.to_bytes(2, "big"), secrets.randbits(47))
+
+    def tail(self, k: int) -> bytes:
+        """The last 6 bytes of the block's `k`-th id."""
+        return (self.start + k).to_bytes(6, "big")
+
+    def uuid(self, k: int) -> uuid.UUID:
+        return uuid.UUID(bytes=self.prefix + self.tail(k))
 
 
-def _def_values(d: TouchDef, status: str) -> tuple[Any, ...]:
-    return (d.key, d.channel, d.content_key, d.key_message, d.referral_cta, d.cost, d.priority, d.sla_hours, 0, status)
+def ordered_ids(n: int) -> list[uuid.UUID]:
+    block = IdBlock.new()
+    return [block.uuid(k) for k in range(n)]
+
+
+def _def_fields(d: TouchDef, status: str) -> bytes:
+    """The encoded columns a touch takes from its definition (`_DEF_COLUMNS`)."""
+    return b"".join(
+        (
+            pgcopy.text_field(d.key),
+            pgcopy.text_field(d.channel),
+            pgcopy.text_field(d.content_key),
+            pgcopy.text_field(d.key_message),
+            pgcopy.bool_field(d.referral_cta),
+            pgcopy.numeric_field(Decimal(d.cost)),
+            pgcopy.int4_field(d.priority),
+            pgcopy.int4_field(d.sla_hours),
+            pgcopy.int4_field(0),
+            pgcopy.text_field(status),
+        )
+    )
+
+
+class _TouchRows:
+    """Encodes the materialised touches of enrolments as binary COPY rows, and collects what
+    the caller publishes and returns afterwards (skipped touches, touch counts)."""
+
+    def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime) -> None:
+        self.plan, self.defs, self.now = plan, defs, now
+        self.scheduled = [_def_fields(d, "scheduled") for d in defs]
+        self.skipped = [_def_fields(d, "skipped") for d in defs]
+        self.windows = [d.timing.window_days * 86_400_000_000 for d in defs]
+        self.ids = IdBlock.new()
+        # Every row starts alike: its field count, then the touch id up to its counter bytes.
+        self.row_head = pgcopy.field_count(len(MATERIALISED_COLUMNS)) + pgcopy.UUID_LENGTH + self.ids.prefix
+        self.issued = 0
+        self.counts: dict[uuid.UUID, int] = {}
+        self.events: list[tuple[Any, object]] = []
+
+    def encode(self, row: dict[str, Any], touches: list[PlannedRow]) -> list[bytes]:
+        req: EnrolRequest = row["request"]
+        payload = orjson.dumps(req.payload).decode() if req.payload else "{}"
+        cid = row["customer_id"]
+        head = pgcopy.uuid_field(cid) + pgcopy.uuid_field(self.plan.id) + pgcopy.uuid_field(row["id"]) + pgcopy.jsonb_field(payload)
+        self.counts[row["id"]] = len(touches)
+        parts: list[bytes] = []
+        row_head, tail_of, first = self.row_head, self.ids.tail, self.issued
+        self.issued += len(touches)
+        for k, (i, seq, at, _end, reason) in enumerate(touches, first):
+            if at is not None:
+                us = pgcopy.micros(at)
+                parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, us + self.windows[i]))
+                continue
+            parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), pgcopy.NULL * 3)
+            skipped = TouchSkipped(
+                touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=self.defs[i].channel, reason=reason or "", skipped_at=self.now
+            )
+            self.events.append((skipped, cid))
+        return parts
 
 
 async def enrol_many(
@@ -152,7 +231,7 @@ async def enrol_many(
         hold = b < threshold
         rows.append(
             {
-                "id": uuid.UUID(eid),
+                "id": eid,
                 "plan_id": plan.id,
                 "customer_id": r.customer_id,
                 "dedupe_key": f"{plan.id}:{r.customer_id}{ref}",
@@ -191,34 +270,20 @@ async def enrol_many(
             f = facts_cache[cid] = facts_of(profiles.get(cid), policy)
         return f
 
-    planned = materialise_many(
-        defs, [(facts(row["customer_id"]), row["anchor_at"]) for row in treated], default_tz=policy.default_time_zone, default_country=default_country
-    )
-    scheduled_values = [_def_values(d, "scheduled") for d in defs]
-    skipped_values = [_def_values(d, "skipped") for d in defs]
-    records: list[tuple[Any, ...]] = []
-    counts: dict[uuid.UUID, int] = {}
-    ids = iter(ordered_ids(sum(len(touches) for touches in planned)))
-    for row, touches in zip(treated, planned, strict=True):
-        req: EnrolRequest = row["request"]
-        payload = orjson.dumps(req.payload).decode() if req.payload else "{}"
-        head = (row["customer_id"], plan.id, row["id"], payload)
-        counts[row["id"]] = len(touches)
-        for i, seq, at, end, reason in touches:
-            tid = next(ids)
-            if at is not None:
-                records.append((tid, *head, *scheduled_values[i], seq, None, at, at, end))
-                continue
-            records.append((tid, *head, *skipped_values[i], seq, reason, None, None, None))
-            events.append(
-                (
-                    TouchSkipped(
-                        touch_id=uuid.UUID(tid), customer_id=row["customer_id"], plan_id=plan.id, channel=defs[i].channel, reason=reason or "", skipped_at=now
-                    ),
-                    row["customer_id"],
-                )
+    encoder = _TouchRows(plan, defs, now)
+
+    async def stream() -> AsyncIterator[bytes]:
+        for k in range(0, len(treated), STREAM_ENROLMENTS):
+            part = treated[k : k + STREAM_ENROLMENTS]
+            planned = materialise_many(
+                defs, [(facts(row["customer_id"]), row["anchor_at"]) for row in part], default_tz=policy.default_time_zone, default_country=default_country
             )
-    await repo.copy_touches(session, MATERIALISED_COLUMNS, records)
+            yield b"".join(chunk for row, touches in zip(part, planned, strict=True) for chunk in encoder.encode(row, touches))
+
+    if treated:
+        await repo.copy_touch_rows(session, MATERIALISED_COLUMNS, stream())
+    events += encoder.events
+    counts = encoder.counts
     await publish_many(session, events, time=now)
     return [EnrolResult(row["id"], row["customer_id"], row["holdout"], counts.get(row["id"], 0)) for row in rows]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wafa_shared import pgcopy
 from wafa_touch.models import ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, TeamMember, Touch
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
@@ -62,16 +63,23 @@ TOUCH_COLUMNS = (
 )  # fmt: skip
 
 
+async def _driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, in its transaction (for COPY)."""
+    raw = await (await session.connection()).get_raw_connection()
+    assert raw.driver_connection is not None
+    return raw.driver_connection
+
+
 async def copy_touches(session: AsyncSession, columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
     """COPY touch records (tuples in the order of `columns`; `payload` as JSON text) in the
     session's transaction. Columns left out take their defaults (the id: `gen_random_uuid()`)."""
-    if not records:
-        return
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    await driver.copy_records_to_table("touches", records=records, columns=list(columns))
+    if records:
+        await (await _driver(session)).copy_records_to_table("touches", records=records, columns=list(columns))
+
+
+async def copy_touch_rows(session: AsyncSession, columns: Sequence[str], rows: AsyncIterable[bytes]) -> None:
+    """COPY touches already encoded in binary COPY form (`wafa_shared.pgcopy`), streamed."""
+    await pgcopy.copy_binary(await _driver(session), "touches", columns, rows)
 
 
 async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
