@@ -11,8 +11,9 @@ Starts embedded PostgreSQL, the broker and the customer service as a real uvicor
   normalisation, upsert, events. Baseline: the same rows loaded with asyncpg `COPY` into a bare
   table (no validation, no events) in the same PostgreSQL; the ratio is printed.
 - Reads (after the relay has published the import's events): `GET /v1/customers/{id}` sent open-loop at `--rate` requests/s for `--seconds` (so
-  latency is not hidden by back-pressure), p50/p99. Baseline: the bare FastAPI + asyncpg
-  single-row read (`baseline_app.py`) at the same rate.
+  latency is not hidden by back-pressure), p50/p99, and the CPU the server process spent per
+  request (`cpu_us_per_request`, user + system; steadier than latency on a shared machine).
+  Baseline: the bare FastAPI + asyncpg single-row read (`baseline_app.py`) at the same rate.
 - Segments: `--segment-customers` customers generated inside PostgreSQL, then a 3-rule segment
   (country, total spend, last purchase within 90 days) created and counted through the API
   (median of 3), and the first members page. Baseline: the same count written by hand in SQL.
@@ -33,6 +34,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url
 
 from wafa_shared.migrations import asyncpg_dsn
@@ -123,10 +125,17 @@ class RawPool:
             w.close()
 
 
-async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: float) -> dict[str, Any]:
+def cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: float, server: psutil.Process | None = None) -> dict[str, Any]:
     """Open loop: request i is due at i/rate whatever happened to earlier ones; its latency is
-    counted from when it was due (so a stalled generator or server cannot hide queueing)."""
+    counted from when it was due (so a stalled generator or server cannot hide queueing).
+    With `server`, also the CPU that process spent per request (its background loops included)."""
     total = int(rate * seconds)
+    cpu_before = cpu_seconds(server) if server is not None else 0.0
     latencies: list[float] = []
     errors = 0
 
@@ -149,7 +158,9 @@ async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: floa
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
     latencies.sort()
+    cpu = {"cpu_us_per_request": round((cpu_seconds(server) - cpu_before) / total * 1e6)} if server is not None else {}
     return {
+        **cpu,
         "requests": total,
         "errors": errors,
         "achieved_per_s": round(total / elapsed),
@@ -159,7 +170,11 @@ async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: floa
     }
 
 
-async def bench_reads(url: str, headers: dict[str, str], dsn: str, base: str, rate: float, seconds: float) -> dict[str, Any]:
+def baseline_process() -> psutil.Process:
+    return next(c for c in psutil.Process().children() if "baseline_app:app" in c.cmdline())
+
+
+async def bench_reads(url: str, headers: dict[str, str], dsn: str, base: str, rate: float, seconds: float, service_pid: int) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     try:
         ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM customers ORDER BY random() LIMIT 2000")]
@@ -170,12 +185,12 @@ async def bench_reads(url: str, headers: dict[str, str], dsn: str, base: str, ra
     base_pool = RawPool(base, {}, 32)
     await base_pool.open()
     await fixed_rate(base_pool, [f"/items/{item}"], rate, 2)  # warm-up
-    baseline = await fixed_rate(base_pool, [f"/items/{item}"], rate, seconds)
+    baseline = await fixed_rate(base_pool, [f"/items/{item}"], rate, seconds, baseline_process())
     await base_pool.close()
     pool = RawPool(url, headers, 32)
     await pool.open()
     await fixed_rate(pool, [f"/v1/customers/{i}" for i in ids], rate, 2)  # warm-up
-    ours = await fixed_rate(pool, [f"/v1/customers/{i}" for i in ids], rate, seconds)
+    ours = await fixed_rate(pool, [f"/v1/customers/{i}" for i in ids], rate, seconds, psutil.Process(service_pid))
     await pool.close()
     ceiling = {}
     for name, paths, hdrs in (("healthz_same_service", ["/healthz"], {}), ("get_customer", [f"/v1/customers/{i}" for i in ids], headers)):
@@ -278,7 +293,7 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
     out["import"]["events_drained_s"] = await drain_outbox(url, headers)
     assert p.pg is not None
     with baseline_app(p.pg) as base:
-        out["reads"] = await bench_reads(url, headers, dsn, base, args.rate, args.seconds)
+        out["reads"] = await bench_reads(url, headers, dsn, base, args.rate, args.seconds, p.procs["customer"].pid)
     print("reads", out["reads"], flush=True)
     if args.segment_customers:
         out["segments"] = await bench_segments(url, headers, dsn, args.segment_customers)

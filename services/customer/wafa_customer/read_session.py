@@ -1,24 +1,37 @@
-"""A connection for hot single-statement reads (`GET /v1/customers/{id}`): it is in autocommit
-mode, so a read is one round trip instead of BEGIN + query + COMMIT, and rows are read with Core
-(no ORM identity map). Use it only where one statement gives a consistent answer; everything
-that writes uses `SessionDep`."""
+"""The pooled asyncpg connection itself, for hot single-statement reads (`GET /v1/customers/{id}`).
+
+The connection comes from (and goes back to) the service's one SQLAlchemy pool, so the pool
+size stays the one knob. Statements run on it outside any transaction: one round trip, no
+BEGIN/COMMIT, no SQLAlchemy execution machinery, and asyncpg's own prepared-statement cache.
+Use it only where one statement gives a consistent answer; everything that writes uses
+`SessionDep`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from wafa_shared.deps import get_runtime
-
-
-async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    runtime = get_runtime(request)
-    async with runtime.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 
-ReadConnectionDep = Annotated[AsyncConnection, Depends(read_connection)]
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """An `asyncpg.Connection` checked out of `engine`'s pool for the block.
+
+    A PostgreSQL error (the statement failed, the connection is fine) returns it to the pool;
+    anything else (cancelled mid-statement, connection lost) discards it, since its protocol
+    state is then unknown: the pool opens a fresh one when next needed."""
+    pooled = await engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    except asyncpg.PostgresError:
+        raise
+    except BaseException:
+        await greenlet_spawn(pooled.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)  # SQLAlchemy's check-in runs its reset in a greenlet

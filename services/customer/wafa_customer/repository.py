@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from wafa_customer.models import (
     Consent,
@@ -23,6 +23,7 @@ from wafa_customer.models import (
     Referral,
     TeamMember,
 )
+from wafa_customer.read_session import driver_connection
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
@@ -33,12 +34,17 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID, *, for_upd
 
 
 def _customer_with_details() -> Select[Any]:
+    def key(name: str) -> Any:
+        return literal_column(f"'{name}'")  # a constant of the statement, not a parameter
+
     ext = (
         select(
             func.coalesce(
                 func.json_agg(
                     aggregate_order_by(
-                        func.json_build_object("source", ExternalId.source, "id", ExternalId.external_id), ExternalId.source, ExternalId.external_id
+                        func.json_build_object(key("source"), ExternalId.source, key("id"), ExternalId.external_id),
+                        ExternalId.source,
+                        ExternalId.external_id,
                     )
                 ),
                 literal_column("'[]'::json"),
@@ -47,7 +53,9 @@ def _customer_with_details() -> Select[Any]:
         .where(ExternalId.customer_id == Customer.id)
         .scalar_subquery()
     )
-    consent = func.json_build_object("channel", Consent.channel, "status", Consent.status, "source", Consent.source, "changed_at", Consent.changed_at)
+    consent = func.json_build_object(
+        key("channel"), Consent.channel, key("status"), Consent.status, key("source"), Consent.source, key("changed_at"), Consent.changed_at
+    )
     cons = (
         select(func.coalesce(func.json_agg(aggregate_order_by(consent, Consent.channel)), literal_column("'[]'::json")))
         .where(Consent.customer_id == Customer.id)
@@ -56,12 +64,18 @@ def _customer_with_details() -> Select[Any]:
     return select(Customer.__table__, ext.label("external_ids_json"), cons.label("consents_json")).where(Customer.id == bindparam("customer_id"))
 
 
-_CUSTOMER_WITH_DETAILS = _customer_with_details()  # built once: this is the hottest read
+# The hottest read, compiled once to the driver's SQL (`$1` is the customer id): it runs on the
+# asyncpg connection itself, so SQLAlchemy's per-execution work (compiled-cache lookup, parameter
+# processing, result wrapping: half the CPU of this read) is not paid per request. asyncpg
+# prepares it once per connection and decodes the row in C.
+_CUSTOMER_WITH_DETAILS_SQL = str(_customer_with_details().compile(dialect=asyncpg_dialect()))
 
 
-async def customer_with_details(conn: AsyncConnection, customer_id: uuid.UUID) -> RowMapping | None:
-    """A customer's columns with `external_ids_json` and `consents_json`, in one statement."""
-    return (await conn.execute(_CUSTOMER_WITH_DETAILS, {"customer_id": customer_id})).mappings().one_or_none()
+async def customer_with_details(engine: AsyncEngine, customer_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """A customer's columns (named as in `customers`) with `external_ids_json` and
+    `consents_json`, in one statement outside any transaction (one consistent snapshot)."""
+    async with driver_connection(engine) as conn:
+        return await conn.fetchrow(_CUSTOMER_WITH_DETAILS_SQL, customer_id)  # type: ignore[no-any-return]
 
 
 async def customer_by_email(session: AsyncSession, email: str) -> Customer | None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from wafa_customer import repository as repo
 from wafa_customer.domain import contact, lifecycle
@@ -351,9 +351,10 @@ async def customer_out(session: AsyncSession, c: Customer) -> CustomerOut:
     return build_customer_out(c, exts, consents)
 
 
-async def get_customer_out(conn: AsyncConnection, customer_id: uuid.UUID) -> CustomerOut:
-    """The profile as `GET /v1/customers/{id}` shows it, read in one statement."""
-    row = await repo.customer_with_details(conn, customer_id)
+async def get_customer_out(engine: AsyncEngine, customer_id: uuid.UUID) -> CustomerOut:
+    """The profile as `GET /v1/customers/{id}` shows it, read in one statement; the same
+    document `customer_out` builds from the ORM objects. 404 problem if there is no such customer."""
+    row = await repo.customer_with_details(engine, customer_id)
     if row is None:
         raise not_found("Customer", customer_id)
     c = SimpleNamespace(**row)

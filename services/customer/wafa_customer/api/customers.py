@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from wafa_customer import gdpr, repository, service
 from wafa_customer.domain import contact
 from wafa_customer.models import Customer
-from wafa_customer.read_session import ReadConnectionDep
 from wafa_customer.referrals import register
 from wafa_customer.schemas import (
     ConsentsIn,
@@ -102,8 +101,8 @@ async def list_duplicates(session: SessionDep, limit: Annotated[int, Query(ge=1,
 
 
 @router.get("/{customer_id}", response_model=CustomerOut, dependencies=[READ], summary="A customer's profile")
-async def get_customer(customer_id: uuid.UUID, conn: ReadConnectionDep) -> Any:
-    out = await service.get_customer_out(conn, customer_id)
+async def get_customer(customer_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+    out = await service.get_customer_out(runtime.engine, customer_id)
     return Response(out.model_dump_json(), media_type="application/json")  # already validated: serialise once
 
 
