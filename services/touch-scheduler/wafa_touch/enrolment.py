@@ -165,8 +165,8 @@ class _TouchRows:
     """Encodes the materialised touches of enrolments as binary COPY rows, and collects what
     the caller publishes and returns afterwards (skipped touches, touch counts)."""
 
-    def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime) -> None:
-        self.plan, self.defs, self.now = plan, defs, now
+    def __init__(self, plan: Plan, defs: list[TouchDef]) -> None:
+        self.plan, self.defs = plan, defs
         self.scheduled = [_def_fields(d, "scheduled") for d in defs]
         self.skipped = [_def_fields(d, "skipped") for d in defs]
         self.windows = [d.timing.window_days * 86_400_000_000 for d in defs]
@@ -192,9 +192,8 @@ class _TouchRows:
                 parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, us + self.windows[i]))
                 continue
             parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), pgcopy.NULL * 3)
-            skipped = TouchSkipped(
-                touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=self.defs[i].channel, reason=reason or "", skipped_at=self.now
-            )
+            d, when = self.defs[i], row["enrolled_at"]
+            skipped = TouchSkipped(touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=d.channel, reason=reason or "", skipped_at=when)
             self.events.append((skipped, cid))
         return parts
 
@@ -208,12 +207,15 @@ async def enrol_many(
     default_tz: str,
     default_country: str | None,
     profiles: dict[uuid.UUID, CustomerProfile] | None = None,
+    at_anchor: bool = False,
 ) -> list[EnrolResult]:
     """Enrol customers in `plan` and materialise their next 12 months of touches, set-based:
     one statement for the enrolments, the schedules of all of them computed in one pass
     (`materialise_many`), one COPY for all their touches, one outbox insert per 2,000 events,
     whatever the number of customers.
-    Erased customers and those already enrolled are left out.
+    Erased customers and those already enrolled are left out. With `at_anchor` (event
+    triggers, whose anchor is the moment they happened) each enrolment is recorded at its
+    anchor rather than at `now`.
 
     Events: `touch.plan.enrolled` per enrolment and `touch.skipped` for a touch that cannot be
     dated; `touch.scheduled` is published later, when the touch comes due within the
@@ -240,7 +242,7 @@ async def enrol_many(
                 "bucket": b,
                 "trigger": r.trigger,
                 "anchor_at": r.anchor_at,
-                "enrolled_at": now,
+                "enrolled_at": r.anchor_at if at_anchor else now,
                 "request": r,
             }
         )
@@ -255,7 +257,7 @@ async def enrol_many(
                 plan_key=plan.key,
                 holdout=row["holdout"],
                 trigger=row["trigger"],
-                enrolled_at=now,
+                enrolled_at=row["enrolled_at"],
             ),
             row["customer_id"],
         )
@@ -270,7 +272,7 @@ async def enrol_many(
             f = facts_cache[cid] = facts_of(profiles.get(cid), policy)
         return f
 
-    encoder = _TouchRows(plan, defs, now)
+    encoder = _TouchRows(plan, defs)
 
     async def stream() -> AsyncIterator[bytes]:
         for k in range(0, len(treated), STREAM_ENROLMENTS):

@@ -21,7 +21,7 @@ from wafa_shared.inbox import ConsumerSpec, Handlers
 from wafa_shared.lifecycle import runtime_of
 from wafa_touch import repository as repo
 from wafa_touch.dispatch import decide_due
-from wafa_touch.enrolment import EnrolRequest, enrol, refresh_fact_touches, seed_builtin_plans
+from wafa_touch.enrolment import EnrolRequest, enrol_many, refresh_fact_touches, seed_builtin_plans
 from wafa_touch.one_off import schedule_invitation, schedule_lead_update
 from wafa_touch.profiles import apply_consent, apply_profile, erase
 from wafa_touch.settings import Settings
@@ -42,12 +42,17 @@ def is_unhappy(data: ResponseSubmitted) -> bool:
 
 
 async def trigger(session: AsyncSession, trigger_name: str, customer_id: uuid.UUID, at: datetime, ref: str, payload: dict[str, Any] | None = None) -> None:
+    await trigger_many(session, trigger_name, [EnrolRequest(customer_id, at, trigger_name, ref, payload)])
+
+
+async def trigger_many(session: AsyncSession, trigger_name: str, requests: list[EnrolRequest]) -> None:
+    """Enrol in every plan the trigger starts, all requests in one set-based enrolment; each
+    is anchored, and recorded as enrolled, at its own trigger time."""
     await seed_builtin_plans(session)
     s = settings(session)
+    now = max(r.anchor_at for r in requests)
     for plan in await repo.plans_for_trigger(session, trigger_name):
-        await enrol(
-            session, plan, EnrolRequest(customer_id, at, trigger_name, ref, payload), at, default_tz=s.default_time_zone, default_country=s.default_country
-        )
+        await enrol_many(session, plan, requests, now, default_tz=s.default_time_zone, default_country=s.default_country, at_anchor=True)
 
 
 @handlers.on("customer.registered")
@@ -76,10 +81,13 @@ async def on_erased(session: AsyncSession, event: Event, data: CustomerErased) -
     await erase(session, data.customer_id, data.erased_at)
 
 
-@handlers.on("loyalty.purchase.recorded")
-async def on_purchase(session: AsyncSession, event: Event, data: PurchaseRecorded) -> None:
-    if data.first_purchase:
-        await trigger(session, "first_purchase", data.customer_id, data.occurred_at, str(data.purchase_id))
+@handlers.on_batch("loyalty.purchase.recorded")
+async def on_purchases(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
+    """A first purchase enrols the customer; a batch of them is one enrolment of all (an import
+    of historical purchases brings thousands at once)."""
+    firsts = [d for _, d in batch if isinstance(d, PurchaseRecorded) and d.first_purchase]
+    if firsts:
+        await trigger_many(session, "first_purchase", [EnrolRequest(d.customer_id, d.occurred_at, "first_purchase", str(d.purchase_id)) for d in firsts])
 
 
 @handlers.on("referral.made")
