@@ -317,4 +317,4 @@ async def tiers_of(session: AsyncSession, customer_ids: list[uuid.UUID]) -> dict
     if not customer_ids:
         return {}
     rows = await session.execute(select(CustomerTier.customer_id, CustomerTier.tier).where(CustomerTier.customer_id.in_(customer_ids)))
-    return {cid: tier for cid, tier in rows.tuples()}
+    return {cid: tier for cid, tier in rows}
