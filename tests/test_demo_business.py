@@ -53,6 +53,10 @@ async def test_the_demo_loads_through_the_apis_and_every_service_agrees(demo_pla
     assert {"customers", "purchases", "survey responses"} <= stages
     # what the generator made is what was posted (generation depends on the seed, not on the day)
     assert summary.responses == sum(len(c.answers) for c in business.customers)
+    # the team takes leads (customer service) and call tasks (touch scheduler), not "unassigned"
+    async with demo_platform.client("touch-scheduler") as touch:
+        team = (await touch.get("/v1/team-members")).json()
+    assert {m["name"] for m in team if m["active"]} == {"noura.sales", "khalid.sales"}
 
     analytics = demo_platform.client("analytics")
     period = {"from": (summary.first_purchase_at - timedelta(days=1)).date().isoformat(), "to": (datetime.now(UTC) + timedelta(days=1)).date().isoformat()}

@@ -90,7 +90,8 @@ class Loader:
 
     async def team(self) -> None:
         for member, name in (("noura.sales", "نورة — المبيعات"), ("khalid.sales", "خالد — المبيعات")):
-            _ok(await self.c["customer"].put(f"/v1/team-members/{member}", json={"id": member, "name": name}))
+            _ok(await self.c["customer"].put(f"/v1/team-members/{member}", json={"id": member, "name": name}))  # lead routing
+            _ok(await self.c["touch-scheduler"].put(f"/v1/team-members/{member}", json={"active": True}))  # call tasks
 
     async def program(self) -> None:
         """The default program, unless the platform already has one."""
