@@ -171,7 +171,15 @@ async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: floa
 
 
 def baseline_process() -> psutil.Process:
-    return next(c for c in psutil.Process().children() if "baseline_app:app" in c.cmdline())
+    """The uvicorn process `baseline_app` started (a child of this one)."""
+
+    def is_baseline(c: psutil.Process) -> bool:
+        try:
+            return "baseline_app:app" in c.cmdline()
+        except psutil.Error:  # a child that has just exited
+            return False
+
+    return next(c for c in psutil.Process().children() if is_baseline(c))
 
 
 async def bench_reads(url: str, headers: dict[str, str], dsn: str, base: str, rate: float, seconds: float, service_pid: int) -> dict[str, Any]:
