@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_helpers import clock, create, of_type
+from customer_helpers import SARA, clock, create, of_type
 
 from wafa_shared.testing.events import read_events
-
-SARA = {
-    "given_name": "Sara",
-    "family_name": "Al-Qahtani",
-    "email": "Sara.Q@Example.com",
-    "phone": "050 123 4567",
-    "country": "SA",
-    "language": "ar",
-    "city": "Riyadh",
-    "time_zone": "Asia/Riyadh",
-    "birth_date": "1990-05-17",
-    "custom_dates": {"home_purchase": "2021-09-01"},
-    "tags": ["vip", "newsletter"],
-    "external_ids": [{"source": "pos", "id": "P-1"}],
-}
 
 
 async def test_a_new_customer_is_normalised_stored_and_announced_with_its_contact_profile(wafa_service: Any) -> None:

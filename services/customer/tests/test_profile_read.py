@@ -9,24 +9,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from customer_helpers import clock, create
+from customer_helpers import SARA, clock, create
 from sqlalchemy import update
 
 from wafa_customer import repository, service
 from wafa_customer.models import Customer
 
 RICH = {
-    "given_name": "Sara",
-    "family_name": "Al-Qahtani",
+    **SARA,
     "email": "sara.q@example.com",
-    "phone": "050 123 4567",
-    "country": "SA",
-    "language": "ar",
-    "city": "Riyadh",
-    "time_zone": "Asia/Riyadh",
-    "birth_date": "1990-05-17",
     "custom_dates": {"home_purchase": "2021-09-01", "wedding": "2015-02-14"},
-    "tags": ["vip", "newsletter"],
     "external_ids": [{"source": "pos", "id": "P-1"}, {"source": "crm", "id": "C-9"}, {"source": "pos", "id": "P-0"}],
 }
 
