@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,17 +23,27 @@ from wafa_shared.lifecycle import runtime_of
 from wafa_survey import repository as repo
 from wafa_survey import service
 from wafa_survey.domain.sampling import sampled
+from wafa_survey.models import Survey
 from wafa_survey.schemas import Invitee
 
 handlers = Handlers()
 
 
 async def _trigger(
-    session: AsyncSession, event_type: str, key: str, customer_id: object, occurred_at: datetime, channel: str | None, first: bool, segment: str | None
+    session: AsyncSession,
+    event_type: str,
+    key: str,
+    customer_id: object,
+    occurred_at: datetime,
+    channel: str | None,
+    first: bool,
+    segment: str | None,
+    surveys: list[Survey] | None = None,
 ) -> None:
-    """Invite per each matching survey's rule. Time is the event's, not the wall clock, so a
-    re-run gives the same decisions; a survey invites once per source event."""
-    for survey in await repo.triggered_surveys(session, event_type):
+    """Invite per each matching survey's rule (`surveys`: those the event type triggers, when
+    the caller read them already). Time is the event's, not the wall clock, so a re-run gives
+    the same decisions; a survey invites once per source event."""
+    for survey in surveys if surveys is not None else await repo.triggered_surveys(session, event_type):
         rule = survey.trigger or {}
         if rule.get("channels") and channel not in rule["channels"]:
             continue
@@ -53,9 +64,14 @@ async def _trigger(
         )
 
 
-@handlers.on("loyalty.purchase.recorded")
-async def on_purchase(session: AsyncSession, event: Event, data: PurchaseRecorded) -> None:
-    await _trigger(session, event.type, str(data.purchase_id), data.customer_id, data.occurred_at, data.channel, data.first_purchase, None)
+@handlers.on_batch("loyalty.purchase.recorded")
+async def on_purchases(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
+    """The surveys purchases trigger are read once per batch (at 500 purchases/s, one query per
+    event was a sixth of a core spent finding, mostly, none)."""
+    surveys = await repo.triggered_surveys(session, "loyalty.purchase.recorded")
+    for event, data in batch if surveys else []:
+        if isinstance(data, PurchaseRecorded):
+            await _trigger(session, event.type, str(data.purchase_id), data.customer_id, data.occurred_at, data.channel, data.first_purchase, None, surveys)
 
 
 @handlers.on("touch.completed")
