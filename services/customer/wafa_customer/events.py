@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +48,18 @@ async def _locked_customer(session: AsyncSession, customer_id: uuid.UUID) -> Cus
     return c
 
 
-@handlers.on("loyalty.purchase.recorded")
+@handlers.on_batch("loyalty.purchase.recorded")
+async def on_purchases(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
+    """All the batch's customers locked in one statement, then each purchase in order (the
+    lookups hit the session's identity map)."""
+    ids = {d.customer_id for _, d in batch if isinstance(d, PurchaseRecorded)}
+    locked: set[uuid.UUID] = session.info.setdefault(LOCKED, set())
+    locked.update(c.id for c in await repo.lock_customers(session, ids - locked))
+    for event, data in batch:
+        if isinstance(data, PurchaseRecorded):
+            await on_purchase(session, event, data)
+
+
 async def on_purchase(session: AsyncSession, event: Event, data: PurchaseRecorded) -> None:
     c = await _locked_customer(session, data.customer_id)
     if c is None:

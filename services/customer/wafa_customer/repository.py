@@ -33,6 +33,15 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID, *, for_upd
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def lock_customers(session: AsyncSession, ids: set[uuid.UUID]) -> list[Customer]:
+    """Load and lock these customers in one statement, in id order (two batches locking
+    overlapping customers cannot deadlock)."""
+    if not ids:
+        return []
+    stmt = select(Customer).where(Customer.id.in_(sorted(ids))).order_by(Customer.id).with_for_update()
+    return list((await session.scalars(stmt)).all())
+
+
 def _customer_with_details() -> Select[Any]:
     def key(name: str) -> Any:
         return literal_column(f"'{name}'")  # a constant of the statement, not a parameter
