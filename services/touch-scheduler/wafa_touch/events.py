@@ -48,10 +48,13 @@ async def trigger(session: AsyncSession, trigger_name: str, customer_id: uuid.UU
 async def trigger_many(session: AsyncSession, trigger_name: str, requests: list[EnrolRequest]) -> None:
     """Enrol in every plan the trigger starts, all requests in one set-based enrolment; each
     is anchored, and recorded as enrolled, at its own trigger time."""
-    await seed_builtin_plans(session)
+    plans = await repo.plans_for_trigger(session, trigger_name)
+    if not plans:  # seeded at start-up; again only if the table was emptied since (tests)
+        await seed_builtin_plans(session)
+        plans = await repo.plans_for_trigger(session, trigger_name)
     s = settings(session)
     now = max(r.anchor_at for r in requests)
-    for plan in await repo.plans_for_trigger(session, trigger_name):
+    for plan in plans:
         await enrol_many(session, plan, requests, now, default_tz=s.default_time_zone, default_country=s.default_country, at_anchor=True)
 
 
