@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import remove_home
 
 ROOT = Path(__file__).resolve().parent.parent
 CDNOW = ROOT / "services/analytics/tests/data/cdnow_customers_summary_with_transactions.csv"
@@ -263,6 +264,7 @@ SELECT customer_id, min(occurred_at), max(occurred_at), count(*), sum(amount) FR
     finally:
         broker.stop()
         pg.stop()
+        remove_home(home)
     return out
 
 

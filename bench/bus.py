@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from harness import postgres_rss
+from harness import postgres_rss, remove_home
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -152,6 +152,7 @@ async def main(n: int) -> dict[str, Any]:
     finally:
         broker.stop()
         pg.stop()
+        remove_home(home)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,14 @@ def platform(services: list[str]) -> Iterator[Platform]:
         p.stop()
         os.environ.clear()
         os.environ.update(saved)
+        remove_home(home)
+
+
+def remove_home(home: Path) -> None:
+    """Delete a run's data directory (PostgreSQL, logs): a 100k-enrolment run leaves 3 GB, and
+    a few dozen runs filled the disk. `WAFA_BENCH_KEEP=1` keeps it to look at."""
+    if os.environ.get("WAFA_BENCH_KEEP") != "1":
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def service_url(p: Platform, name: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import remove_home
 from sqlalchemy import text
 
 from wafa_shared.auth import mint_token
@@ -127,7 +128,7 @@ async def main(n_responses: int, n_rows: int) -> dict[str, Any]:
     broker.start()
     try:
         url = pg.url("bench_survey")
-        await upgrade(url, Path(__import__("wafa_survey").__file__).parent / "migrations")
+        await upgrade(url, Path(str(__import__("wafa_survey").__file__)).parent / "migrations")
         settings = Settings(
             env="test",
             database_url=url,
@@ -225,6 +226,7 @@ async def main(n_responses: int, n_rows: int) -> dict[str, Any]:
     finally:
         broker.stop()
         pg.stop()
+        remove_home(home)
 
 
 if __name__ == "__main__":

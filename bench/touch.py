@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import orjson
+from harness import remove_home
 from sqlalchemy import text
 
 from wafa_shared.clock import ManualClock
@@ -299,6 +300,7 @@ async def main(enrolments: int, n_dispatch: int, chunk: int, sink_kind: str, con
         sink.wait()
         broker.stop()
         pg.stop("immediate")
+        remove_home(home)
 
 
 if __name__ == "__main__":
