@@ -294,8 +294,9 @@ async def test_personal_data_never_appears_in_any_service_log(infra: Any, logged
             await _publish_poison(infra.bootstrap, topic, cid, {"customer_id": cid, "registered_at": now, **poison})
 
         async def dead_lettered() -> bool:
-            """Each consumer of customer events has dead-lettered the unparseable one."""
-            for name in ("loyalty", "survey", "analytics", "touch-scheduler"):
+            """Each consumer handling registrations has dead-lettered the unparseable ones (the
+            survey service has no handler for them and skips the type unparsed)."""
+            for name in ("loyalty", "analytics", "touch-scheduler"):
                 r = await clients[name].get("/v1/ops/summary")
                 if r.status_code != 200 or r.json()["dead_letters"] < 1:
                     return False

@@ -103,10 +103,20 @@ async def on_lead_converted(session: AsyncSession, event: Event, data: LeadConve
     await schedule_lead_update(session, data)
 
 
-@handlers.on("survey.response.submitted")
+@handlers.on_batch("survey.response.submitted")
+async def on_responses(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
+    """Each unhappy response in turn, after locking all their customers in the dispatcher's one
+    global order: locking them one response at a time, in event order, deadlocked against a
+    dispatch run holding some of them."""
+    unhappy = [(e, d) for e, d in batch if isinstance(d, ResponseSubmitted) and d.customer_id is not None and is_unhappy(d)]
+    if unhappy:
+        await repo.lock_customers(session, {d.customer_id for _, d in unhappy})
+    for event, data in unhappy:
+        await on_response(session, event, data)
+
+
 async def on_response(session: AsyncSession, event: Event, data: ResponseSubmitted) -> None:
-    if data.customer_id is None or not is_unhappy(data):
-        return
+    assert data.customer_id is not None
     payload = {
         "response_id": str(data.response_id),
         "survey_id": str(data.survey_id),
