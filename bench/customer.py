@@ -35,9 +35,12 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
-from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url
+from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url, steady_generator
+from rawhttp import RawHttp
 
 from wafa_shared.migrations import asyncpg_dsn
+
+CONNECTIONS = 32  # keep-alive connections per target, as wrk_http
 
 RULE = {
     "all": [
@@ -88,49 +91,12 @@ async def bench_import(url: str, headers: dict[str, str], dsn: str, n: int) -> d
     }
 
 
-class RawPool:
-    """A minimal HTTP/1.1 keep-alive GET client on raw asyncio streams: the load generator shares
-    the two CPUs with the service and PostgreSQL, so it must cost far less per request than httpx."""
-
-    def __init__(self, base: str, headers: dict[str, str], size: int) -> None:
-        host_port = base.removeprefix("http://")
-        self.host, port = host_port.split(":")
-        self.port = int(port)
-        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.size = size
-        self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-
-    async def open(self) -> None:
-        for _ in range(self.size):
-            self.idle.put_nowait(await asyncio.open_connection(self.host, self.port))
-
-    async def get(self, path: str) -> int:
-        reader, writer = await self.idle.get()
-        try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.extra}\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            return status
-        finally:
-            self.idle.put_nowait((reader, writer))
-
-    async def close(self) -> None:
-        while not self.idle.empty():
-            _, w = self.idle.get_nowait()
-            w.close()
-
-
 def cpu_seconds(proc: psutil.Process) -> float:
     t = proc.cpu_times()
     return t.user + t.system
 
 
-async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: float, server: psutil.Process | None = None) -> dict[str, Any]:
+async def fixed_rate(pool: RawHttp, paths: list[str], rate: float, seconds: float, server: psutil.Process | None = None) -> dict[str, Any]:
     """Open loop: request i is due at i/rate whatever happened to earlier ones; its latency is
     counted from when it was due (so a stalled generator or server cannot hide queueing).
     With `server`, also the CPU that process spent per request (its background loops included)."""
@@ -142,21 +108,22 @@ async def fixed_rate(pool: RawPool, paths: list[str], rate: float, seconds: floa
     async def one(path: str, due: float) -> None:
         nonlocal errors
         try:
-            errors += await pool.get(path) != 200
+            errors += (await pool.get(path)).status_code != 200
         except (OSError, asyncio.IncompleteReadError):
             errors += 1
         latencies.append((time.perf_counter() - due) * 1000)
 
-    start = time.perf_counter()
-    tasks = []
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(paths[i % len(paths)], due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    with steady_generator():
+        start = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(paths[i % len(paths)], due)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
     latencies.sort()
     cpu = {"cpu_us_per_request": round((cpu_seconds(server) - cpu_before) / total * 1e6)} if server is not None else {}
     return {
@@ -190,26 +157,23 @@ async def bench_reads(url: str, headers: dict[str, str], dsn: str, base: str, ra
         await conn.close()
     async with httpx.AsyncClient(base_url=base) as client:
         item = (await client.post("/items", json={"customer_id": "x", "amount": "1"})).json()["id"]
-    base_pool = RawPool(base, {}, 32)
-    await base_pool.open()
+    base_pool = RawHttp(base, {}, CONNECTIONS)
     await fixed_rate(base_pool, [f"/items/{item}"], rate, 2)  # warm-up
     baseline = await fixed_rate(base_pool, [f"/items/{item}"], rate, seconds, baseline_process())
-    await base_pool.close()
-    pool = RawPool(url, headers, 32)
-    await pool.open()
+    await base_pool.aclose()
+    pool = RawHttp(url, headers, CONNECTIONS)
     await fixed_rate(pool, [f"/v1/customers/{i}" for i in ids], rate, 2)  # warm-up
     ours = await fixed_rate(pool, [f"/v1/customers/{i}" for i in ids], rate, seconds, psutil.Process(service_pid))
-    await pool.close()
+    await pool.aclose()
     ceiling = {}
     for name, paths, hdrs in (("healthz_same_service", ["/healthz"], {}), ("get_customer", [f"/v1/customers/{i}" for i in ids], headers)):
-        pool = RawPool(url, hdrs, 32)
-        await pool.open()
+        pool = RawHttp(url, hdrs, CONNECTIONS)
         ceiling[name] = await closed_loop(pool, paths, int(rate * seconds / 2))
-        await pool.close()
+        await pool.aclose()
     return {"rate": rate, "seconds": seconds, "ours": ours, "baseline": baseline, "closed_loop_max_per_s": ceiling}
 
 
-async def closed_loop(pool: RawPool, paths: list[str], total: int) -> int:
+async def closed_loop(pool: RawHttp, paths: list[str], total: int) -> int:
     """Requests/s with every connection always busy: the ceiling of this process on this machine."""
     counter = iter(range(total))
 
@@ -218,7 +182,7 @@ async def closed_loop(pool: RawPool, paths: list[str], total: int) -> int:
             await pool.get(paths[i % len(paths)])
 
     t = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(pool.size)))
+    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
     return round(total / (time.perf_counter() - t))
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
-from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url
+from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url, steady_generator
 from rawhttp import RawHttp
 
 from wafa_shared.events.touch import PlanEnrolled
@@ -180,52 +180,54 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
         finally:
             await consumer.stop()
 
-    load = Open()
-    pollers = [asyncio.create_task(poll_analytics()), asyncio.create_task(watch_enrolments())]
-    t0 = time.perf_counter()
-    ticks = int(args.seconds * 100)  # a tick every 10 ms
-    sent = 0
-    behind = 0.0  # how late the generator got against its schedule: large means it measured itself
-    for tick in range(ticks):
-        await asyncio.sleep(max(0.0, t0 + tick / 100 - time.perf_counter()))
-        behind = max(behind, time.perf_counter() - (t0 + tick / 100))
-        due = int(rate * (tick + 1) / 100)
-        for i in range(sent, due):
-            canary = i % CANARY_EVERY == 0
-            cid = canaries[i // CANARY_EVERY] if canary else regulars[i % len(regulars)]
+    with steady_generator():  # its pauses would count as lag
+        load = Open()
+        pollers = [asyncio.create_task(poll_analytics()), asyncio.create_task(watch_enrolments())]
+        t0 = time.perf_counter()
+        ticks = int(args.seconds * 100)  # a tick every 10 ms
+        sent = 0
+        behind = 0.0  # how late the generator got against its schedule: large means it measured itself
+        for tick in range(ticks):
+            await asyncio.sleep(max(0.0, t0 + tick / 100 - time.perf_counter()))
+            behind = max(behind, time.perf_counter() - (t0 + tick / 100))
+            due = int(rate * (tick + 1) / 100)
+            for i in range(sent, due):
+                canary = i % CANARY_EVERY == 0
+                cid = canaries[i // CANARY_EVERY] if canary else regulars[i % len(regulars)]
 
-            def accepted_now(cid: str = cid, canary: bool = canary) -> None:
-                accepted.append(time.perf_counter())
-                if canary and cid in enrolled_first:
-                    touch_lag.append(0.0)
-                elif canary:
-                    canary_accepted[cid] = accepted[-1]
+                def accepted_now(cid: str = cid, canary: bool = canary) -> None:
+                    accepted.append(time.perf_counter())
+                    if canary and cid in enrolled_first:
+                        touch_lag.append(0.0)
+                    elif canary:
+                        canary_accepted[cid] = accepted[-1]
 
-            load.send("POST /v1/purchases", lambda cid=cid, i=i: fast["loyalty"].post("/v1/purchases", json=purchase(cid, i)), accepted_now)
-            if i % 5 < 2:  # 2 lookups for every 5 purchases
-                load.send("GET /v1/members/{id}", lambda i=i: fast["loyalty"].get(f"/v1/members/{regulars[i % len(regulars)]}"))
-            if i % 5 == 0:
-                load.send("GET /v1/customers/{id}", lambda i=i: fast["customer"].get(f"/v1/customers/{regulars[(i * 7) % len(regulars)]}"))
-        sent = due
-    await load.drain()
-    seconds = time.perf_counter() - t0
-    done.set()
-    try:
-        await asyncio.wait_for(asyncio.gather(*pollers), timeout=120)
-    except TimeoutError:
-        pass
+                load.send("POST /v1/purchases", lambda cid=cid, i=i: fast["loyalty"].post("/v1/purchases", json=purchase(cid, i)), accepted_now)
+                if i % 5 < 2:  # 2 lookups for every 5 purchases
+                    load.send("GET /v1/members/{id}", lambda i=i: fast["loyalty"].get(f"/v1/members/{regulars[i % len(regulars)]}"))
+                if i % 5 == 0:
+                    load.send("GET /v1/customers/{id}", lambda i=i: fast["customer"].get(f"/v1/customers/{regulars[(i * 7) % len(regulars)]}"))
+            sent = due
+        await load.drain()
+        seconds = time.perf_counter() - t0
+        done.set()
+        try:
+            await asyncio.wait_for(asyncio.gather(*pollers), timeout=120)
+        except TimeoutError:
+            pass
     rss = platform_rss_mb(p)
 
     assert p.pg is not None
     with baseline_app(p.pg) as base:
         bc = RawHttp(base, {}, connections=128)
         base_load = Open()
-        b0 = time.perf_counter()
-        for tick in range(int(min(args.seconds, 20) * 100)):
-            await asyncio.sleep(max(0.0, b0 + tick / 100 - time.perf_counter()))
-            for _ in range(int(rate * (tick + 1) / 100) - int(rate * tick / 100)):
-                base_load.send("baseline", lambda: bc.post("/items", json={"customer_id": "x", "amount": "20.00"}))
-        await base_load.drain()
+        with steady_generator():
+            b0 = time.perf_counter()
+            for tick in range(int(min(args.seconds, 20) * 100)):
+                await asyncio.sleep(max(0.0, b0 + tick / 100 - time.perf_counter()))
+                for _ in range(int(rate * (tick + 1) / 100) - int(rate * tick / 100)):
+                    base_load.send("baseline", lambda: bc.post("/items", json={"customer_id": "x", "amount": "20.00"}))
+            await base_load.drain()
         await bc.aclose()
     for client in c.values():
         await client.aclose()
