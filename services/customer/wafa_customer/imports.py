@@ -41,6 +41,7 @@ from wafa_customer.domain.attributes import FieldDef, validate_attributes
 from wafa_customer.models import Customer, ExternalId, ImportJob
 from wafa_customer.schemas import Kind, ProfileFields, Stage
 from wafa_shared.clock import Clock
+from wafa_shared.db import driver
 from wafa_shared.events import Event, new_event
 from wafa_shared.events.customer import CustomerRegistered, CustomerUpdated
 from wafa_shared.outbox import add_events
@@ -218,9 +219,7 @@ async def apply_chunk(session: AsyncSession, rows: list[tuple[int, tuple[str, st
 async def _copy_new(session: AsyncSession, rows: list[dict[str, Any]], keys: list[tuple[tuple[str, str], uuid.UUID]], now: datetime) -> None:
     """Insert new customers, their external ids and first lifecycle rows with COPY, in the
     session's own transaction (several times faster than multi-row INSERT for big chunks)."""
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    pg: Any = raw.driver_connection
+    pg = await driver(session)
     cols = list(rows[0])
     json_cols = {"attributes", "custom_dates"}
     records = [tuple(orjson.dumps(r[c]).decode() if c in json_cols else r[c] for c in cols) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,21 @@ async def test_purchase_earns_base_points_with_category_and_birthday_multipliers
             ("earn", "base_spend", D(641), D(641)),
             ("earn", "first_purchase", D(50), D(691)),
         ]
+
+
+async def test_concurrent_first_purchases_of_one_member_earn_one_first_purchase_bonus(wafa_service: Any) -> None:
+    """The member row is locked for the whole purchase: of 20 purchases racing as the member's
+    first, exactly one is the first, and the balance is the sum of the ledger."""
+    async with wafa_service("loyalty", clock=ManualClock(T0), db_pool_size=20) as svc:
+        await create_program(svc, rules={"first_purchase_bonus": "50"})
+        cid = await enrol(svc)
+        results = await asyncio.gather(*[svc.client.post("/v1/purchases", json=purchase_body(cid, "10"), headers=svc.auth("loyalty:write")) for _ in range(20)])
+        assert [r.status_code for r in results] == [201] * 20
+        assert sorted(D(r.json()["points"]) for r in results) == [D(10)] * 19 + [D(60)]
+        entries = await ledger(svc, cid)
+        assert [e["rule"] for e in entries].count("first_purchase") == 1
+        assert [D(e["balance_after"]) for e in entries] == [sum((D(e["points"]) for e in entries[: i + 1]), D(0)) for i in range(len(entries))]
+        assert D((await member(svc, cid))["available"]) == D(250)
 
 
 async def test_replaying_the_same_order_changes_nothing_and_other_content_is_a_conflict(wafa_service: Any) -> None:

@@ -3,18 +3,15 @@ regression to per-row or per-item statements shows up here, not only in `bench/l
 
 from __future__ import annotations
 
-import contextvars
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from loyalty_testkit import T0, create_program, enrol, purchase_body
-from sqlalchemy import event
 
 from wafa_loyalty import purchases
 from wafa_shared.clock import ManualClock
+from wafa_shared.testing.statements import statements
 
 ALL_RULES = {
     "category_multipliers": [{"match": "perfume", "multiplier": "3"}],
@@ -24,28 +21,6 @@ ALL_RULES = {
     "referral_bonus": "500",
     "survey_bonus": "25",
 }
-
-_counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)
-
-
-@contextmanager
-def statements(svc: Any) -> Iterator[list[str]]:
-    """The statements run by requests made inside the block (not by the relay or jobs)."""
-    seen: list[str] = []
-
-    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        target = _counting.get()
-        if target is not None:
-            target.append(statement)
-
-    engine = svc.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    token = _counting.set(seen)
-    try:
-        yield seen
-    finally:
-        _counting.reset(token)
-        event.remove(engine, "before_cursor_execute", on_execute)
 
 
 async def test_a_purchase_takes_three_statements_and_a_batch_a_constant_number(wafa_service: Any, monkeypatch: pytest.MonkeyPatch) -> None:

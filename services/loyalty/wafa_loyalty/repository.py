@@ -21,19 +21,21 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wafa_shared.db import DriverSql
+
 _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
 _PURCHASE = "p.id, p.order_id, p.customer_id, p.amount, p.refunded_amount, p.currency, p.occurred_at, p.points, p.qualifying, p.first_purchase, p.fingerprint"
 
-_LOCK_ONE = text(
+_LOCK_ONE = DriverSql(
     f"SELECT {_MEMBER}, "
     "m.purchases = 0 AND EXISTS (SELECT 1 FROM referral_bonuses r WHERE r.referee_id = m.customer_id AND r.state = 'awaiting_purchase'), "
     f"{_PURCHASE.replace('p.', 'k.')} FROM members m LEFT JOIN purchases k ON k.order_id = :order_id "
     "WHERE m.customer_id = :customer_id FOR UPDATE OF m"
 )
-_LOCK_MANY = text(f"SELECT {_MEMBER} FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE")
-_KNOWN = text(f"SELECT {_PURCHASE} FROM purchases p WHERE p.order_id = ANY(CAST(:orders AS text[]))")
+_LOCK_MANY = DriverSql(f"SELECT {_MEMBER} FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE")
+_KNOWN = DriverSql(f"SELECT {_PURCHASE} FROM purchases p WHERE p.order_id = ANY(CAST(:orders AS text[]))")
 
-_WRITE = text("""
+_WRITE = DriverSql("""
 WITH p AS (
   INSERT INTO purchases (id, order_id, customer_id, amount, refunded_amount, currency, occurred_at, channel, store, lines, points,
                          qualifying, first_purchase, fingerprint)
@@ -90,14 +92,14 @@ SELECT (SELECT count(*) FROM p) AS inserted,
              ORDER BY w.ord) AS credits
 """)
 
-_SET_TIERS = text("""
+_SET_TIERS = DriverSql("""
 UPDATE members AS m SET tier = u.tier, tier_rank = u.tier_rank, tier_since = u.since, tier_review_at = u.review_at
 FROM unnest(CAST(:customer AS uuid[]), CAST(:tier AS text[]), CAST(:rank AS integer[]), CAST(:since AS timestamptz[]),
             CAST(:review AS timestamptz[])) AS u(customer_id, tier, tier_rank, since, review_at)
 WHERE m.customer_id = u.customer_id
 """)
 
-_CAP_USAGE = text("""
+_CAP_USAGE = DriverSql("""
 SELECT (SELECT coalesce(sum(e.points + e.pending_delta), 0) FROM ledger_entries e
         WHERE e.customer_id = w.customer_id AND e.rule = w.rule AND e.kind IN ('earn', 'pending')
           AND e.occurred_at >= w.w_start AND e.occurred_at < w.w_end)
@@ -139,26 +141,27 @@ class KnownPurchase:
 
 
 def _member(row: Any) -> MemberState:
-    return MemberState(*row[:10])
+    return MemberState(*tuple(row)[:10])
 
 
 async def lock_for_purchase(session: AsyncSession, customer_id: uuid.UUID, order_id: str) -> tuple[MemberState | None, KnownPurchase | None, bool]:
     """The member locked until the transaction ends, the order if it is already recorded, and
     whether a referral bonus awaits this member's first purchase."""
-    row = (await session.execute(_LOCK_ONE, {"customer_id": customer_id, "order_id": order_id})).first()
-    if row is None:
+    record = await _LOCK_ONE.fetchrow(session, {"customer_id": customer_id, "order_id": order_id})
+    if record is None:
         return None, None, False
+    row = tuple(record)
     return _member(row), (KnownPurchase(*row[11:]) if row[11] is not None else None), bool(row[10])
 
 
 async def lock_members(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, MemberState]:
     """Lock these members in id order (concurrent batches cannot deadlock)."""
-    rows = (await session.execute(_LOCK_MANY, {"ids": sorted(set(ids))})).all()
+    rows = await _LOCK_MANY.fetch(session, {"ids": sorted(set(ids))})
     return {r[0]: _member(r) for r in rows}
 
 
 async def known_orders(session: AsyncSession, order_ids: list[str]) -> dict[str, KnownPurchase]:
-    rows = (await session.execute(_KNOWN, {"orders": list(set(order_ids))})).all()
+    rows = await _KNOWN.fetch(session, {"orders": list(set(order_ids))})
     return {r[1]: KnownPurchase(*r) for r in rows}
 
 
@@ -167,7 +170,7 @@ async def cap_usage(session: AsyncSession, keys: list[tuple[uuid.UUID, str, date
     if not keys:
         return []
     cols = list(zip(*keys, strict=True))
-    rows = (await session.execute(_CAP_USAGE, {"customer": list(cols[0]), "rule": list(cols[1]), "start": list(cols[2]), "end": list(cols[3])})).all()
+    rows = await _CAP_USAGE.fetch(session, {"customer": list(cols[0]), "rule": list(cols[1]), "start": list(cols[2]), "end": list(cols[3])})
     return [Decimal(r[0]) for r in rows]
 
 
@@ -243,15 +246,16 @@ async def write_purchases(
         w_start=[s for _, s, _ in windows],
         w_end=[e for _, _, e in windows],
     )
-    row = (await session.execute(_WRITE, params)).one()
+    row = await _WRITE.fetchrow(session, params)
+    assert row is not None
     return int(row[0]), [Decimal(c) for c in row[1]]
 
 
 async def set_tiers(session: AsyncSession, rows: list[tuple[uuid.UUID, str, int, datetime, datetime]]) -> None:
     if rows:
         cols = list(zip(*rows, strict=True))
-        await session.execute(
-            _SET_TIERS, {"customer": list(cols[0]), "tier": list(cols[1]), "rank": list(cols[2]), "since": list(cols[3]), "review": list(cols[4])}
+        await _SET_TIERS.execute(
+            session, {"customer": list(cols[0]), "tier": list(cols[1]), "rank": list(cols[2]), "since": list(cols[3]), "review": list(cols[4])}
         )
 
 

@@ -6,10 +6,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from survey_testkit import T0, answer, invite, published_survey, survey_body
 
 from wafa_shared.clock import ManualClock
+from wafa_shared.testing.statements import statements
 
 FULL = {
     "nps": 3,
@@ -210,25 +211,14 @@ async def test_a_completion_takes_three_statements(wafa_service: Any) -> None:
         survey = await published_survey(svc)
         first, inv, partial = await invite(svc, survey["id"], 3)
         assert (await answer(svc, first["token"], FULL)).status_code == 201  # warms the version cache
-        statements: list[str] = []
-        me = asyncio.current_task()
-
-        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if asyncio.current_task() is me:
-                statements.append(statement)
-
-        engine = svc.runtime.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements(svc) as seen:
             assert (await answer(svc, inv["token"], FULL)).status_code == 201
-            completion = len(statements)
+            completion = len(seen)
             assert (await answer(svc, partial["token"], {"nps": 9}, complete=False)).status_code == 201
-            partial_save = len(statements) - completion
+            partial_save = len(seen) - completion
             assert (await answer(svc, partial["token"], {"csat": 4})).status_code == 200
-            after_partial = len(statements) - completion - partial_save
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        assert (completion, partial_save, after_partial) == (3, 2, 3), statements
+            after_partial = len(seen) - completion - partial_save
+        assert (completion, partial_save, after_partial) == (3, 2, 3), seen
 
 
 async def test_an_imported_response_keeps_its_date_and_a_future_one_is_refused(wafa_service: Any) -> None:

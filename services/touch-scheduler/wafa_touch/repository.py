@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
+from wafa_shared.db import driver
 from wafa_touch.models import ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, TeamMember, Touch
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
@@ -63,23 +64,16 @@ TOUCH_COLUMNS = (
 )  # fmt: skip
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The session's asyncpg connection, in its transaction (for COPY)."""
-    raw = await (await session.connection()).get_raw_connection()
-    assert raw.driver_connection is not None
-    return raw.driver_connection
-
-
 async def copy_touches(session: AsyncSession, columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
     """COPY touch records (tuples in the order of `columns`; `payload` as JSON text) in the
     session's transaction. Columns left out take their defaults (the id: `gen_random_uuid()`)."""
     if records:
-        await (await _driver(session)).copy_records_to_table("touches", records=records, columns=list(columns))
+        await (await driver(session)).copy_records_to_table("touches", records=records, columns=list(columns))
 
 
 async def copy_touch_rows(session: AsyncSession, columns: Sequence[str], rows: AsyncIterable[bytes]) -> None:
     """COPY touches already encoded in binary COPY form (`wafa_shared.pgcopy`), streamed."""
-    await pgcopy.copy_binary(await _driver(session), "touches", columns, rows)
+    await pgcopy.copy_binary(await driver(session), "touches", columns, rows)
 
 
 async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
