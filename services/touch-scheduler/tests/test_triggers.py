@@ -164,3 +164,29 @@ async def test_a_converted_lead_schedules_a_thank_you_update_to_its_advocate(waf
             "referred-lead-update",
             T0.isoformat().replace("+00:00", "Z"),
         )
+
+
+async def test_a_first_purchase_imported_from_months_ago_skips_the_touches_whose_window_has_closed(wafa_service) -> None:
+    # The purchase happened at T0 but arrives 200 days later (a historical import): touches
+    # that could only have been sent before today are skipped at once, never announced or sent.
+    now = T0 + timedelta(days=200)
+    async with wafa_service("touch-scheduler", clock=ManualClock(now)) as svc:
+        cid = customer_id()
+        await register(svc, cid, T0)
+        await wait_profile(svc, cid, 5)
+        await first_purchase(svc, cid, T0)
+        items = await wait_touches(svc, cid, 33)
+        passed = [t for t in items if t["status"] == "skipped"]
+        assert passed and {t["reason"] for t in passed} == {"window-passed"}
+        assert all(datetime.fromisoformat(t["due_at"]) < now for t in passed)
+        assert all(t["status"] == "scheduled" and datetime.fromisoformat(t["due_at"]) > now - timedelta(days=31) for t in items if t not in passed)
+        skipped_ids = {t["id"] for t in passed}
+        seen: set[str] = set()
+
+        def all_skip_events(e: Any) -> bool:
+            if e.type == "touch.skipped" and e.data["touch_id"] in skipped_ids:
+                assert e.data["reason"] == "window-passed"
+                seen.add(e.data["touch_id"])
+            return seen == skipped_ids
+
+        await svc.wait_for_event("wafa.touch", all_skip_events)

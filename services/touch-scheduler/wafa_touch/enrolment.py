@@ -112,6 +112,8 @@ MATERIALISED_COLUMNS = ("id", *_ENROLMENT_COLUMNS, *_DEF_COLUMNS, "seq", "reason
 STREAM_ENROLMENTS = 200
 # seq, reason (NULL), due_at, original_due_at, window_end of a dated touch, in one pack.
 _DATED_TAIL = struct.Struct(">iiiiqiqiq")
+# due_at, original_due_at, window_end of a touch skipped with its dates kept.
+_DATES = struct.Struct(">iqiqiq")
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,9 @@ class _TouchRows:
     """Encodes the materialised touches of enrolments as binary COPY rows, and collects what
     the caller publishes and returns afterwards (skipped touches, touch counts)."""
 
-    def __init__(self, plan: Plan, defs: list[TouchDef]) -> None:
-        self.plan, self.defs = plan, defs
+    def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime) -> None:
+        self.plan, self.defs, self.now = plan, defs, now
+        self.now_us = pgcopy.micros(now)
         self.scheduled = [_def_fields(d, "scheduled") for d in defs]
         self.skipped = [_def_fields(d, "skipped") for d in defs]
         self.windows = [d.timing.window_days * 86_400_000_000 for d in defs]
@@ -189,10 +192,18 @@ class _TouchRows:
         for k, (i, seq, at, _end, reason) in enumerate(touches, first):
             if at is not None:
                 us = pgcopy.micros(at)
-                parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, us + self.windows[i]))
-                continue
-            parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), pgcopy.NULL * 3)
-            d, when = self.defs[i], row["enrolled_at"]
+                end = us + self.windows[i]
+                if end >= self.now_us:
+                    parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end))
+                    continue
+                # Its window closed before it was planned (a trigger imported from the past):
+                # skipped now, as the dispatcher would skip it, without announcing it first.
+                reason, when = "window-passed", self.now
+                parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), _DATES.pack(8, us, 8, us, 8, end))
+            else:
+                parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), pgcopy.NULL * 3)
+                when = row["enrolled_at"]
+            d = self.defs[i]
             skipped = TouchSkipped(touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=d.channel, reason=reason or "", skipped_at=when)
             self.events.append((skipped, cid))
         return parts
@@ -208,6 +219,7 @@ async def enrol_many(
     default_country: str | None,
     profiles: dict[uuid.UUID, CustomerProfile] | None = None,
     at_anchor: bool = False,
+    clock_now: datetime | None = None,
 ) -> list[EnrolResult]:
     """Enrol customers in `plan` and materialise their next 12 months of touches, set-based:
     one statement for the enrolments, the schedules of all of them computed in one pass
@@ -215,7 +227,8 @@ async def enrol_many(
     whatever the number of customers.
     Erased customers and those already enrolled are left out. With `at_anchor` (event
     triggers, whose anchor is the moment they happened) each enrolment is recorded at its
-    anchor rather than at `now`.
+    anchor rather than at `now`. A touch whose window closed before `clock_now` (the service's
+    clock; `now` when not given) is stored skipped (`window-passed`): it can no longer be sent.
 
     Events: `touch.plan.enrolled` per enrolment and `touch.skipped` for a touch that cannot be
     dated; `touch.scheduled` is published later, when the touch comes due within the
@@ -272,7 +285,7 @@ async def enrol_many(
             f = facts_cache[cid] = facts_of(profiles.get(cid), policy)
         return f
 
-    encoder = _TouchRows(plan, defs)
+    encoder = _TouchRows(plan, defs, clock_now or now)
 
     async def stream() -> AsyncIterator[bytes]:
         for k in range(0, len(treated), STREAM_ENROLMENTS):

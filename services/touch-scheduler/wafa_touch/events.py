@@ -54,8 +54,9 @@ async def trigger_many(session: AsyncSession, trigger_name: str, requests: list[
         plans = await repo.plans_for_trigger(session, trigger_name)
     s = settings(session)
     now = max(r.anchor_at for r in requests)
+    clock_now = runtime_of(session).clock.now()
     for plan in plans:
-        await enrol_many(session, plan, requests, now, default_tz=s.default_time_zone, default_country=s.default_country, at_anchor=True)
+        await enrol_many(session, plan, requests, now, default_tz=s.default_time_zone, default_country=s.default_country, at_anchor=True, clock_now=clock_now)
 
 
 @handlers.on("customer.registered")
