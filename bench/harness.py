@@ -75,7 +75,9 @@ async def http_load(
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections expire before uvicorn's 5 s keep-alive timeout: at the same 5 s, the
+    # server could close one just as a request was sent on it (httpx.ReadError mid-run).
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2)
     async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
 
         async def worker() -> None:
@@ -182,14 +184,34 @@ def baseline_app(pg: EmbeddedPostgres) -> Iterator[str]:
         proc.wait(10)
 
 
-def platform_rss_mb(p: Platform) -> int:
-    """Resident memory of the services, PostgreSQL and the broker, in MB."""
-    total = sum(proc.memory_info().rss for proc in (psutil.Process(x.pid) for x in p.procs.values()))
-    if p.pg is not None:
-        total += postgres_rss(p.pg)
+def platform_processes(p: Platform) -> list[psutil.Process]:
+    """The services', PostgreSQL's (postmaster and backends) and the broker's processes."""
+    procs = [psutil.Process(x.pid) for x in p.procs.values()]
+    postmaster = p.pg.pid() if p.pg is not None else None
+    if postmaster is not None:
+        root = psutil.Process(postmaster)
+        procs += [root, *root.children()]
     if p.broker is not None and p.broker.proc is not None:
-        total += psutil.Process(p.broker.proc.pid).memory_info().rss
-    return round(total / 1e6)
+        procs.append(psutil.Process(p.broker.proc.pid))
+    return procs
+
+
+def platform_rss_mb(p: Platform) -> int:
+    """Memory of the services, PostgreSQL and the broker, in MB (proportional set size: RSS
+    summed over PostgreSQL's backends counted its shared buffers once per backend)."""
+    return round(sum(pss(x) for x in platform_processes(p)) / 1e6)
+
+
+def platform_cpu_seconds(p: Platform) -> float:
+    """CPU time used so far by the platform's live processes (user + system)."""
+    total = 0.0
+    for proc in platform_processes(p):
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def postgres_rss(pg: EmbeddedPostgres) -> int:
@@ -198,7 +220,16 @@ def postgres_rss(pg: EmbeddedPostgres) -> int:
     if postmaster is None:
         return 0
     root = psutil.Process(postmaster)
-    return sum(x.memory_info().rss for x in [root, *root.children()])
+    return sum(pss(x) for x in [root, *root.children()])
+
+
+def pss(proc: psutil.Process) -> int:
+    """A process's proportional set size: a page shared by n processes counts 1/n in each
+    (RSS counts PostgreSQL's shared buffers once per backend that touched them)."""
+    try:
+        return int(proc.memory_full_info().pss)
+    except psutil.NoSuchProcess:  # a backend that ended meanwhile
+        return 0
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
