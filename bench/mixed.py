@@ -221,6 +221,7 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
         finally:
             await consumer.stop()
 
+    print(f"measuring: {rate:g} purchases/s for {args.seconds:g} s", flush=True)
     with steady_generator():  # its pauses would count as lag
         load = Open()
         pollers = [asyncio.create_task(poll_analytics()), asyncio.create_task(watch_enrolments())]

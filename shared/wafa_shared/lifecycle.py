@@ -78,6 +78,7 @@ class Runtime:
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
             retention_hours=settings.outbox_retention_hours,
+            linger_s=settings.relay_linger_s,
             on_published=self.webhooks.wake,
         )
         self.consumers = [
@@ -88,6 +89,7 @@ class Runtime:
                 service=spec.name,
                 topic_prefix=settings.topic_prefix,
                 batch_size=settings.consumer_batch_size,
+                linger_s=settings.consumer_linger_s,
                 max_attempts=settings.consumer_max_attempts,
                 retry_backoff_s=settings.consumer_retry_backoff_s,
                 on_commit=self.outbox_committed,

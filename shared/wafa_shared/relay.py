@@ -69,6 +69,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_interval_s: float = 0.2,
         retention_hours: float = 72.0,
+        linger_s: float = 0.0,
         on_published: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -77,6 +78,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_hours * 3600
+        self.linger_s = linger_s
         self.on_published = on_published  # e.g. wake the webhook worker: fan-out rows exist now
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -112,6 +114,7 @@ class OutboxRelay:
                     await self.purge()
                 if sent < self.batch_size:
                     await self._pause(self.poll_interval_s)
+                    await self._linger()
         finally:
             await self._reset_producer()
 
@@ -121,6 +124,16 @@ class OutboxRelay:
         except TimeoutError:
             pass
         self._wake.clear()
+
+    async def _linger(self) -> None:
+        """Let the commits that follow the one that woke us join its batch. Woken per commit,
+        the relay ran a claim, a send, a mark and a commit for every few events: at a few
+        hundred purchases a second, more statements than the purchases themselves."""
+        if self.linger_s > 0 and not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.linger_s)
+            except TimeoutError:
+                pass
 
     async def _reset_producer(self) -> None:
         producer, self._producer = self._producer, None

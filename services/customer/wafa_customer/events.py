@@ -39,22 +39,27 @@ async def _locked_customer(session: AsyncSession, customer_id: uuid.UUID) -> Cus
     per customer and consumed batch, not per event (a batch holds many purchases of one
     customer; a statement per event kept this consumer at a few hundred purchases a second,
     behind a busy point of sale, as the chaos test showed)."""
-    locked: set[uuid.UUID] = session.info.setdefault(LOCKED, set())
-    if customer_id in locked:
-        return await session.get(Customer, customer_id)
-    c = await repo.get_customer(session, customer_id, for_update=True)
-    if c is not None:
-        locked.add(customer_id)
+    locked = _locked(session)
+    c = locked.get(customer_id)
+    if c is None:
+        c = await repo.get_customer(session, customer_id, for_update=True)
+        if c is not None:
+            locked[customer_id] = c
     return c
+
+
+def _locked(session: AsyncSession) -> dict[uuid.UUID, Customer]:
+    """The customers this transaction has locked, held here: the session's identity map keeps
+    only weak references, so a locked row nobody held was loaded again by the next event."""
+    return session.info.setdefault(LOCKED, {})  # type: ignore[no-any-return]
 
 
 @handlers.on_batch("loyalty.purchase.recorded")
 async def on_purchases(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
-    """All the batch's customers locked in one statement, then each purchase in order (the
-    lookups hit the session's identity map)."""
+    """All the batch's customers locked in one statement, then each purchase in order."""
     ids = {d.customer_id for _, d in batch if isinstance(d, PurchaseRecorded)}
-    locked: set[uuid.UUID] = session.info.setdefault(LOCKED, set())
-    locked.update(c.id for c in await repo.lock_customers(session, ids - locked))
+    locked = _locked(session)
+    locked.update((c.id, c) for c in await repo.lock_customers(session, ids - locked.keys()))
     for event, data in batch:
         if isinstance(data, PurchaseRecorded):
             await on_purchase(session, event, data)
