@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, update
+from sqlalchemy import Select, any_, bindparam, false, func, literal, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -221,7 +221,7 @@ def search_statement(
     if owner:
         stmt = stmt.where(Customer.owner == owner)
     if tag:
-        stmt = stmt.where(Customer.tags.any(tag))  # type: ignore[arg-type]
+        stmt = stmt.where(literal(tag) == any_(Customer.tags))
     if company_id:
         stmt = stmt.where(Customer.company_id == company_id)
     return stmt
