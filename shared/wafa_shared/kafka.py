@@ -69,7 +69,9 @@ def new_consumer(bootstrap: str, topics: list[str], group_id: str, **overrides: 
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
-        "fetch_max_wait_ms": 100,
+        # The embedded broker's idle fetch costs grow with the data it holds: at 100 ms it idled
+        # at 7% of a core after a mixed run (3% at 500 ms); data still returns when it arrives.
+        "fetch_max_wait_ms": 500,
     }
     opts.update(overrides)
     return AIOKafkaConsumer(*topics, **opts)  # type: ignore[arg-type]
