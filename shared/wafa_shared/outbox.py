@@ -29,12 +29,14 @@ def shard_of(key: str | None) -> int:
 
 # One statement for any number of events: arrays in, rows out (cheaper than an ORM
 # executemany, which costs ~4x the CPU per row on this hot path), on the driver connection.
-_INSERT = DriverSql(
+# A hot path may run it as a data-modifying CTE of its own statement, with `outbox_params`.
+OUTBOX_INSERT_SQL = (
     "INSERT INTO outbox (event_id, topic, key, shard, type, payload, headers) "
-    "SELECT e, t, k, s, ty, p::jsonb, CAST(:headers AS jsonb) FROM unnest("
+    "SELECT e, t, k, s, ty, pl::jsonb, CAST(:headers AS jsonb) FROM unnest("
     "CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:shards AS smallint[]), "
-    "CAST(:types AS text[]), CAST(:payloads AS text[])) AS u(e, t, k, s, ty, p)"
+    "CAST(:types AS text[]), CAST(:payloads AS text[])) AS u(e, t, k, s, ty, pl)"
 )
+_INSERT = DriverSql(OUTBOX_INSERT_SQL)
 
 
 SOURCE_INFO = "wafa.source"
@@ -50,10 +52,17 @@ def bind_publisher(info: dict[str, object], *, source: str, topic_prefix: str) -
 
 async def add_events(session: AsyncSession, events: list[Event]) -> None:
     """Queue events for publication in the session's transaction (one multi-row insert)."""
-    if not events:
-        return
+    if events:
+        await _INSERT.execute(session, outbox_params(session, events))
+        session.info[OUTBOX_FLAG] = True
+
+
+def outbox_params(session: AsyncSession, events: list[Event]) -> dict[str, object]:
+    """The parameters of `OUTBOX_INSERT_SQL` for these events. A caller that runs the insert
+    inside its own statement sets `session.info[OUTBOX_FLAG]` when rows were written (the
+    relay is woken after commit)."""
     prefix = str(session.info.get(PREFIX_INFO, ""))
-    params = {
+    return {
         "ids": [e.id for e in events],
         "topics": [prefix + CATALOG.schema(e.type, e.dataversion).topic for e in events],
         "keys": [e.subject for e in events],
@@ -62,8 +71,6 @@ async def add_events(session: AsyncSession, events: list[Event]) -> None:
         "payloads": [e.to_json().decode() for e in events],
         "headers": orjson.dumps(context_headers()).decode(),
     }
-    await _INSERT.execute(session, params)
-    session.info[OUTBOX_FLAG] = True
 
 
 async def publish(session: AsyncSession, data: EventData, *, subject: object | None, time: datetime | None = None) -> Event:

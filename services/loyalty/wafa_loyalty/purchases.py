@@ -301,7 +301,8 @@ async def _write_and_upgrade(
     at once when the window's credit reaches a higher tier). Returns how many purchases were
     inserted; when that is not all of them nothing was written and no event is queued."""
     checks = [(m, p, t, *_window(p, now)) for m, p, t in touched if next_tier(m.tier_rank, t) is not None]
-    inserted, before = await repo.write_purchases(session, w, [m for m, _, _ in touched], [(m.customer_id, s, e) for m, _, _, s, e in checks])
+    planned, ctx.events = ctx.events, []
+    inserted, before = await repo.write_purchases(session, w, [m for m, _, _ in touched], [(m.customer_id, s, e) for m, _, _, s, e in checks], planned)
     if inserted != w.count:
         return inserted
     new_credit: dict[uuid.UUID, list[tuple[datetime, Decimal]]] = {}
@@ -331,9 +332,9 @@ async def record_purchase(session: AsyncSession, body: PurchaseIn, now: datetime
     or a currency that is not the program's, 409 for an order id reused with other content;
     errors are raised before anything is written.
 
-    Statements: the member locked with the known order (one), all rows and the new balances
-    (one, also reading the tier-qualifying credit), the outbox (one); plus the tier change
-    when there is one, and the referral bonus a first purchase releases."""
+    Statements: the member locked with the known order (one), all rows, the new balances and
+    the events' outbox rows (one, also reading the tier-qualifying credit); plus the tier
+    change and its event when there is one, and the referral bonus a first purchase releases."""
     ctx = ctx or Context()
     member, known, referred = await repo.lock_for_purchase(session, body.customer_id, body.order_id)
     if member is None or member.erased:

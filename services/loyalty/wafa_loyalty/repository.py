@@ -22,6 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.db import DriverSql
+from wafa_shared.events.envelope import Event
+from wafa_shared.outbox import OUTBOX_FLAG, OUTBOX_INSERT_SQL, outbox_params
 
 _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
 _PURCHASE = "p.id, p.order_id, p.customer_id, p.amount, p.refunded_amount, p.currency, p.occurred_at, p.points, p.qualifying, p.first_purchase, p.fingerprint"
@@ -35,7 +37,8 @@ _LOCK_ONE = DriverSql(
 _LOCK_MANY = DriverSql(f"SELECT {_MEMBER} FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE")
 _KNOWN = DriverSql(f"SELECT {_PURCHASE} FROM purchases p WHERE p.order_id = ANY(CAST(:orders AS text[]))")
 
-_WRITE = DriverSql("""
+_WRITE = DriverSql(
+    """
 WITH p AS (
   INSERT INTO purchases (id, order_id, customer_id, amount, refunded_amount, currency, occurred_at, channel, store, lines, points,
                          qualifying, first_purchase, fingerprint)
@@ -83,6 +86,11 @@ WITH p AS (
   FROM unnest(CAST(:m_customer AS uuid[]), CAST(:m_available AS numeric[]), CAST(:m_pending AS numeric[]), CAST(:m_purchases AS integer[]),
               CAST(:m_last AS timestamptz[])) AS u(customer_id, available, pending, purchases, last_activity_at)
   WHERE m.customer_id = u.customer_id AND (SELECT count(*) FROM p) = :n
+), ob AS (
+  """
+    + OUTBOX_INSERT_SQL
+    + """
+  WHERE (SELECT count(*) FROM p) = :n
 )
 SELECT (SELECT count(*) FROM p) AS inserted,
        ARRAY(SELECT (SELECT coalesce(sum(q.amount), 0) FROM qualifying_credits q
@@ -90,7 +98,8 @@ SELECT (SELECT count(*) FROM p) AS inserted,
              FROM unnest(CAST(:w_customer AS uuid[]), CAST(:w_start AS timestamptz[]), CAST(:w_end AS timestamptz[]))
                   WITH ORDINALITY AS w(customer_id, w_start, w_end, ord)
              ORDER BY w.ord) AS credits
-""")
+"""
+)
 
 _SET_TIERS = DriverSql("""
 UPDATE members AS m SET tier = u.tier, tier_rank = u.tier_rank, tier_since = u.since, tier_review_at = u.review_at
@@ -230,12 +239,13 @@ def add_credit(w: Writes, *values: Any) -> None:
 
 
 async def write_purchases(
-    session: AsyncSession, w: Writes, members: list[MemberState], windows: list[tuple[uuid.UUID, datetime, datetime]]
+    session: AsyncSession, w: Writes, members: list[MemberState], windows: list[tuple[uuid.UUID, datetime, datetime]], events: list[Event]
 ) -> tuple[int, list[Decimal]]:
-    """Write everything in one statement. Returns how many purchases were inserted (the others'
+    """Write everything in one statement, the purchases' events in the outbox included (a
+    round trip fewer per purchase). Returns how many purchases were inserted (the others'
     order ids were recorded concurrently: then nothing else was written) and the qualifying
     credit of each `windows` entry before this statement."""
-    params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, "n": w.count}
+    params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, **outbox_params(session, events), "n": w.count}
     params.update(
         m_customer=[m.customer_id for m in members],
         m_available=[m.available for m in members],
@@ -248,6 +258,8 @@ async def write_purchases(
     )
     row = await _WRITE.fetchrow(session, params)
     assert row is not None
+    if events and row[0] == w.count:
+        session.info[OUTBOX_FLAG] = True
     return int(row[0]), [Decimal(c) for c in row[1]]
 
 
