@@ -187,10 +187,8 @@ def baseline_app(pg: EmbeddedPostgres) -> Iterator[str]:
 def platform_processes(p: Platform) -> list[psutil.Process]:
     """The services', PostgreSQL's (postmaster and backends) and the broker's processes."""
     procs = [psutil.Process(x.pid) for x in p.procs.values()]
-    postmaster = p.pg.pid() if p.pg is not None else None
-    if postmaster is not None:
-        root = psutil.Process(postmaster)
-        procs += [root, *root.children()]
+    if p.pg is not None:
+        procs += postgres_processes(p.pg)
     if p.broker is not None and p.broker.proc is not None:
         procs.append(psutil.Process(p.broker.proc.pid))
     return procs
@@ -216,11 +214,16 @@ def platform_cpu_seconds(p: Platform) -> float:
 
 def postgres_rss(pg: EmbeddedPostgres) -> int:
     """Bytes resident in this PostgreSQL's processes only (other benchmarks may run beside it)."""
+    return sum(pss(x) for x in postgres_processes(pg))
+
+
+def postgres_processes(pg: EmbeddedPostgres) -> list[psutil.Process]:
+    """The postmaster and its children (backends, background workers)."""
     postmaster = pg.pid()
     if postmaster is None:
-        return 0
+        return []
     root = psutil.Process(postmaster)
-    return sum(pss(x) for x in [root, *root.children()])
+    return [root, *root.children()]
 
 
 def pss(proc: psutil.Process) -> int:

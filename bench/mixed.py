@@ -105,8 +105,7 @@ async def warm_up(c: dict[str, httpx.AsyncClient], p: Any, regulars: list[str]) 
         body = {"purchases": [purchase(cid, i, WARM_UP_YEAR) for i, cid in enumerate(regulars[k : k + 1000], k)]}
         (await c["loyalty"].post("/v1/purchases/batch", json=body)).raise_for_status()
     wanted = set(regulars)
-    consumer = AIOKafkaConsumer(p.env.get("WAFA_TOPIC_PREFIX", "") + PlanEnrolled.topic, bootstrap_servers=p.broker.bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
+    consumer = await enrolments_consumer(p)
     deadline = time.monotonic() + 300
     try:
         while wanted and time.monotonic() < deadline:
@@ -120,6 +119,13 @@ async def warm_up(c: dict[str, httpx.AsyncClient], p: Any, regulars: list[str]) 
     if wanted or time.monotonic() >= deadline:
         raise TimeoutError(f"warm-up not done: {len(wanted)} regulars not enrolled")
     await settled(p, deadline)
+
+
+async def enrolments_consumer(p: Any) -> AIOKafkaConsumer:
+    """A started reader of `touch.plan.enrolled` from the topic's start."""
+    consumer = AIOKafkaConsumer(p.env.get("WAFA_TOPIC_PREFIX", "") + PlanEnrolled.topic, bootstrap_servers=p.broker.bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    return consumer
 
 
 async def settled(p: Any, deadline: float) -> None:
@@ -205,8 +211,7 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
         publishes `touch.plan.enrolled` from the same transaction, so its arrival here is that
         moment plus the relay's hop (an upper bound). Polling each canary's timeline instead
         sent hundreds of reads per second to the scheduler and measured the polling."""
-        consumer = AIOKafkaConsumer(p.env.get("WAFA_TOPIC_PREFIX", "") + PlanEnrolled.topic, bootstrap_servers=p.broker.bootstrap, auto_offset_reset="earliest")
-        await consumer.start()
+        consumer = await enrolments_consumer(p)
         try:
             while not (done.is_set() and not canary_accepted):
                 for records in (await consumer.getmany(timeout_ms=100)).values():

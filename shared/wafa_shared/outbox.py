@@ -54,13 +54,17 @@ async def add_events(session: AsyncSession, events: list[Event]) -> None:
     """Queue events for publication in the session's transaction (one multi-row insert)."""
     if events:
         await _INSERT.execute(session, outbox_params(session, events))
-        session.info[OUTBOX_FLAG] = True
+        outbox_written(session)
+
+
+def outbox_written(session: AsyncSession) -> None:
+    """Outbox rows were written in this session: the relay is woken after its commit."""
+    session.info[OUTBOX_FLAG] = True
 
 
 def outbox_params(session: AsyncSession, events: list[Event]) -> dict[str, object]:
     """The parameters of `OUTBOX_INSERT_SQL` for these events. A caller that runs the insert
-    inside its own statement sets `session.info[OUTBOX_FLAG]` when rows were written (the
-    relay is woken after commit)."""
+    inside its own statement calls `outbox_written` when rows were written."""
     prefix = str(session.info.get(PREFIX_INFO, ""))
     return {
         "ids": [e.id for e in events],

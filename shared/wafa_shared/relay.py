@@ -112,18 +112,20 @@ class OutboxRelay:
                 if time.monotonic() - last_purge > 60:
                     last_purge = time.monotonic()
                     await self.purge()
-                if sent < self.batch_size:
-                    await self._pause(self.poll_interval_s)
+                if sent < self.batch_size and await self._pause(self.poll_interval_s):
                     await self._linger()
         finally:
             await self._reset_producer()
 
-    async def _pause(self, seconds: float) -> None:
+    async def _pause(self, seconds: float) -> bool:
+        """Wait for a wake-up or `seconds`; returns whether something woke us."""
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         except TimeoutError:
-            pass
-        self._wake.clear()
+            return False
+        finally:
+            self._wake.clear()
+        return True
 
     async def _linger(self) -> None:
         """Let the commits that follow the one that woke us join its batch. Woken per commit,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.db import DriverSql
 from wafa_shared.events.envelope import Event
-from wafa_shared.outbox import OUTBOX_FLAG, OUTBOX_INSERT_SQL, outbox_params
+from wafa_shared.outbox import OUTBOX_INSERT_SQL, outbox_params, outbox_written
 
 _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
 _PURCHASE = "p.id, p.order_id, p.customer_id, p.amount, p.refunded_amount, p.currency, p.occurred_at, p.points, p.qualifying, p.first_purchase, p.fingerprint"
@@ -259,7 +259,7 @@ async def write_purchases(
     row = await _WRITE.fetchrow(session, params)
     assert row is not None
     if events and row[0] == w.count:
-        session.info[OUTBOX_FLAG] = True
+        outbox_written(session)
     return int(row[0]), [Decimal(c) for c in row[1]]
 
 
