@@ -521,8 +521,14 @@ async def test_erasure_removes_personal_data_everywhere_keeps_aggregates_and_sto
         return tl if not any(t["status"] in ("scheduled", "dispatching") for t in tl) else None
 
     after = {t["id"]: t for t in await wait(all_skipped)}
+    erased_at = datetime.fromisoformat(erased["erased_at"])
     for t in before:
-        assert (after[t["id"]]["status"], after[t["id"]]["reason"]) == ("skipped", "customer-erased"), t["def_key"]
+        assert after[t["id"]]["status"] == "skipped", t["def_key"]
+        # A touch already due (the survey invitation) may have met the dispatcher first and been
+        # skipped for want of consent; every later one is skipped for the erasure.
+        if datetime.fromisoformat(t["due_at"]) > erased_at:
+            assert after[t["id"]]["reason"] == "customer-erased", t["def_key"]
+    assert any(after[t["id"]]["reason"] == "customer-erased" for t in before)
     clf = await wafa.plan_id("client-for-life")
     again = await wafa.touch.post(f"/v1/plans/{clf}/enrolments", json={"customer_id": cid})
     assert again.status_code == 409, "an erased customer cannot be enrolled again"
