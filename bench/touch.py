@@ -11,7 +11,7 @@ by default, as the services run under the launcher. Baselines from the same run:
   shape without indexes (no rules, no events);
 - announce: the look-ahead job over a 30-day window after materialisation (reported, no baseline);
 - dispatch: signing + POSTing the same number of messages to the same sink with the same
-  concurrency and the same client set-up as dispatch (`PartnerClients`), no database; and, for
+  concurrency and the same client as dispatch (`WebhookSender`, aiohttp), no database; and, for
   reference, the same with one httpx client holding every connection.
 Dispatched touches are inserted already announced (in steady state the look-ahead job announced
 them days before they come due). Writes bench/results/touch.json.
@@ -41,6 +41,7 @@ from wafa_shared.clock import ManualClock
 from wafa_shared.embedded.broker import EmbeddedBroker, free_port
 from wafa_shared.embedded.postgres import EmbeddedPostgres
 from wafa_shared.migrations import upgrade
+from wafa_shared.webhooks.sender import WebhookSender
 from wafa_shared.webhooks.signing import new_secret, signed_headers
 from wafa_touch import dispatch
 from wafa_touch import repository as repo
@@ -193,7 +194,7 @@ async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
         await s.commit()
     runtime.clock.set(T0 + timedelta(hours=3))  # 15:00 in Riyadh: outside quiet hours
     phases = {"decide": 0.0, "post": 0.0}
-    decide_due, post_all = dispatch.decide_due, dispatch.PartnerClients.post_all
+    decide_due, post_all = dispatch.decide_due, WebhookSender.post_all
 
     async def timed_decide(*a: Any, **k: Any) -> Any:
         t = time.perf_counter()
@@ -209,28 +210,29 @@ async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
         finally:
             phases["post"] += time.perf_counter() - t
 
-    dispatch.decide_due, dispatch.PartnerClients.post_all = timed_decide, timed_post  # type: ignore[method-assign]
+    dispatch.decide_due, WebhookSender.post_all = timed_decide, timed_post  # type: ignore[method-assign]
     try:
         start = time.perf_counter()
         totals = await dispatch.run_dispatch(runtime)
         seconds = time.perf_counter() - start
     finally:
-        dispatch.decide_due, dispatch.PartnerClients.post_all = decide_due, post_all  # type: ignore[method-assign]
+        dispatch.decide_due, WebhookSender.post_all = decide_due, post_all  # type: ignore[method-assign]
     assert totals.get("delivered") == n, totals
     s = runtime.settings
     body = orjson.dumps({"type": "touch.dispatch", "touch_id": str(uuid.uuid4()), "channel": "email", "customer": {"id": str(uuid.uuid4())}})
     # Baseline: sign and POST the same number of bodies through the same client set-up and
     # concurrency, no database.
-    clients = dispatch.PartnerClients(s.dispatch_concurrency, s.partner_connections_per_client, 10)
+    sender = WebhookSender(timeout_s=10, connections=s.dispatch_concurrency)
     try:
         b0 = time.perf_counter()
         for i in range(0, n, s.dispatch_batch_size):
-            outs = await clients.post_all([(sink_url, body, signed_headers(secret, f"msg_{j}", body)) for j in range(i, min(n, i + s.dispatch_batch_size))])
+            requests = [(sink_url, body, signed_headers(secret, f"msg_{j}", body)) for j in range(i, min(n, i + s.dispatch_batch_size))]
+            outs = await post_all(sender, requests, s.dispatch_concurrency)
             assert all(o is not None and o[1] is None for o in outs), outs[:3]
         baseline = time.perf_counter() - b0
     finally:
-        await clients.aclose()
-    # Reference: one httpx client holding all the connections (what dispatch did before).
+        await sender.aclose()
+    # Reference: one httpx client holding all the connections (httpx was the dispatch client before).
     m = min(n, 5000)
     sem = asyncio.Semaphore(s.dispatch_concurrency)
     async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=s.dispatch_concurrency)) as client:
@@ -254,7 +256,6 @@ async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
         "ratio": round(baseline / seconds, 3),
         "single_client_baseline_per_s": round(m / single),
         "concurrency": s.dispatch_concurrency,
-        "connections_per_client": s.partner_connections_per_client,
     }
 
 

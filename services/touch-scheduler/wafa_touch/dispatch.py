@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,12 +22,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import orjson
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.events.touch import TaskAssigned, TouchSent, TouchSkipped
+from wafa_shared.webhooks.sender import WebhookSender
 from wafa_shared.webhooks.signing import signed_headers
 from wafa_shared.webhooks.worker import next_attempt
 from wafa_touch import repository as repo
@@ -183,52 +182,6 @@ def message_body(t: Touch, profile: CustomerProfile | None) -> dict[str, Any]:
     }
 
 
-Outcome = tuple[int | None, str | None, int]  # status code, error, duration in ms
-
-
-class PartnerClients:
-    """Keep-alive HTTP clients for partner endpoints, shared by dispatch runs.
-
-    `concurrency` posts are in flight at once, spread over clients of `per_client` connections:
-    httpx's connection pool does bookkeeping linear in its connections and waiting requests on
-    every request, so one client with 64 connections posts 2-3x slower than 8 clients
-    of 8 (measured with `bench/touch.py`)."""
-
-    def __init__(self, concurrency: int, per_client: int, timeout_s: float) -> None:
-        self.concurrency = max(1, concurrency)
-        per = max(1, min(per_client, self.concurrency))
-        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
-        tls = httpx.create_ssl_context()  # one for all: loading the CA bundle takes tens of ms
-        self.clients = [httpx.AsyncClient(timeout=timeout_s, limits=limits, verify=tls) for _ in range(-(-self.concurrency // per))]
-
-    async def post_all(self, requests: list[tuple[str, bytes, dict[str, str]] | None]) -> list[Outcome | None]:
-        """POST each (url, body, headers); None in, None out. Each request has its own timeout,
-        so a dead partner only delays its own messages."""
-        out: list[Outcome | None] = [None] * len(requests)
-        todo = iter([i for i, r in enumerate(requests) if r is not None])
-
-        async def worker(client: httpx.AsyncClient) -> None:
-            for i in todo:  # shared iterator: each index is taken by one worker
-                req = requests[i]
-                assert req is not None
-                url, body, headers = req
-                started = time.perf_counter()
-                try:
-                    resp = await client.post(url, content=body, headers=headers)
-                    code = resp.status_code
-                    out[i] = (code, None if 200 <= code < 300 else f"HTTP {code}", int((time.perf_counter() - started) * 1000))
-                except httpx.HTTPError as exc:
-                    out[i] = (None, repr(exc)[:500], int((time.perf_counter() - started) * 1000))
-
-        n = min(self.concurrency, sum(r is not None for r in requests))
-        await asyncio.gather(*(worker(self.clients[k % len(self.clients)]) for k in range(n)))
-        return out
-
-    async def aclose(self) -> None:
-        for c in self.clients:
-            await c.aclose()
-
-
 @dataclass
 class DeliverStats:
     sent: int = 0
@@ -250,10 +203,10 @@ async def post_batch(runtime: Any, now: datetime) -> Posted:
         eps = await repo.endpoints(session)
         profiles = await repo.profiles(session, {t.customer_id for t in leased})
         await session.commit()
-    clients: PartnerClients | None = runtime.state.get("partner_client")
-    if clients is None:
-        clients = PartnerClients(settings.dispatch_concurrency, settings.partner_connections_per_client, settings.partner_timeout_s)
-        runtime.state["partner_client"] = clients
+    sender: WebhookSender | None = runtime.state.get("partner_client")
+    if sender is None:
+        sender = WebhookSender(timeout_s=settings.partner_timeout_s, connections=settings.dispatch_concurrency)
+        runtime.state["partner_client"] = sender
     requests: list[tuple[str, bytes, dict[str, str]] | None] = []
     for t in leased:
         ep = eps.get(t.channel)
@@ -262,7 +215,7 @@ async def post_batch(runtime: Any, now: datetime) -> Posted:
             continue
         body = orjson.dumps(message_body(t, profiles.get(t.customer_id)))
         requests.append((ep.url, body, signed_headers(ep.secret, f"msg_{t.id}", body)))
-    outcomes = await clients.post_all(requests)
+    outcomes = await sender.post_all(requests, settings.dispatch_concurrency)
     return [
         (t, None, f"no partner endpoint configured for channel {t.channel}", 0) if out is None else (t, *out) for t, out in zip(leased, outcomes, strict=True)
     ]

@@ -19,9 +19,6 @@ class Settings(ServiceSettings):
     dispatch_interval_s: float = 5.0
     dispatch_batch_size: int = 2000
     dispatch_concurrency: int = 64
-    # httpx's pool gets slower per request as it grows (its bookkeeping is linear in connections
-    # and waiting requests): the concurrency is spread over clients of this many connections.
-    partner_connections_per_client: int = 8
     # `touch.scheduled` is published when a touch comes due within this window, not when it is
     # materialised (job `announce-due-touches`, every `announce_interval_s`).
     announce_window_days: float = 7.0

@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wafa_shared.observability import WEBHOOK_ATTEMPTS
+from wafa_shared.webhooks.sender import WebhookSender
 from wafa_shared.webhooks.signing import signed_headers
 
 log = logging.getLogger("wafa.webhooks")
@@ -84,6 +83,7 @@ class WebhookWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._rng = random.Random()
+        self.sender = WebhookSender(timeout_s=timeout_s, connections=concurrency)
 
     def stop(self) -> None:
         self._stop.set()
@@ -93,7 +93,7 @@ class WebhookWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
+        try:
             while not self._stop.is_set():
                 try:
                     leased = await self._lease(self.concurrency)
@@ -102,7 +102,7 @@ class WebhookWorker:
                     leased = []
                 for row in leased:
                     await self._slots.acquire()
-                    task = asyncio.create_task(self._deliver(client, row))
+                    task = asyncio.create_task(self._deliver(row))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 if len(leased) < self.concurrency:
@@ -111,35 +111,27 @@ class WebhookWorker:
                     except TimeoutError:
                         pass
                     self._wake.clear()
+        finally:
             for task in list(self._tasks):
                 task.cancel()
+            await self.sender.aclose()
 
     async def _lease(self, limit: int) -> list[object]:
         async with self.sessions() as session, session.begin():
             return list((await session.execute(_LEASE, {"limit": limit, "lease": LEASE_S})).all())
 
-    async def _deliver(self, client: httpx.AsyncClient, row: object) -> None:
+    async def _deliver(self, row: object) -> None:
         try:
-            await self.deliver_one(client, row)
+            await self.deliver_one(row)
         except Exception as exc:  # noqa: BLE001
             log.warning("delivery bookkeeping failed", extra={"error": repr(exc)})
         finally:
             self._slots.release()
 
-    async def deliver_one(self, client: httpx.AsyncClient, row: object) -> bool:
+    async def deliver_one(self, row: object) -> bool:
         body = row.payload.encode()  # type: ignore[attr-defined]
         headers = signed_headers(row.secret, str(row.event_id), body)  # type: ignore[attr-defined]
-        start = time.perf_counter()
-        code: int | None = None
-        error: str | None = None
-        try:
-            resp = await client.post(row.url, content=body, headers=headers)  # type: ignore[attr-defined]
-            code = resp.status_code
-            if not 200 <= code < 300:
-                error = f"HTTP {code}: {resp.text[:300]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        ms = (time.perf_counter() - start) * 1000
+        code, error, ms = await self.sender.post(row.url, body, headers)  # type: ignore[attr-defined]
         ok = error is None
         attempts_done = row.attempts + 1  # type: ignore[attr-defined]
         if ok:
