@@ -88,6 +88,37 @@ async def test_touches_are_announced_only_when_they_come_due_within_the_look_ahe
         assert 0 < len({t for t, d in dues.items() if d <= T0 + timedelta(days=7)}) < 33 and expected == set(dues)
 
 
+async def test_touches_due_within_the_announced_horizon_are_announced_as_they_are_written(wafa_service) -> None:
+    clock = ManualClock(T0)
+    async with wafa_service("touch-scheduler", clock=clock) as svc:  # default window: 7 days
+
+        async def announce() -> int:
+            r = await svc.client.post("/v1/ops/jobs/announce-due-touches/run", headers=svc.auth())
+            assert r.status_code == 200, r.text
+            return int(r.json()["result"]["announced"])
+
+        assert await announce() == 0  # nothing yet; the job has announced up to T0 + 7 days
+        cid = customer_id()
+        await register(svc, cid, T0)
+        await wait_profile(svc, cid, 5)
+        await first_purchase(svc, cid, T0)
+        items = await wait_touches(svc, cid, 33)
+        dues = {t["id"]: datetime.fromisoformat(t["due_at"]) for t in items}
+        early = {tid for tid, due in dues.items() if due <= T0 + timedelta(days=7)}
+        assert 0 < len(early) < 33
+        # The job is past them: the enrolment announced them itself, each once, and only them.
+        until = lambda evs: sum(e.type == "touch.scheduled" for e in evs) >= len(early)  # noqa: E731
+        events = await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=until)
+        assert sorted(e.data["touch_id"] for e in events if e.type == "touch.scheduled") == sorted(early)
+        assert await announce() == 0
+        clock.set(T0 + timedelta(days=30))
+        later = {tid for tid, due in dues.items() if T0 + timedelta(days=7) < due <= T0 + timedelta(days=37)}
+        assert later and await announce() == len(later)
+        until = lambda evs: sum(e.type == "touch.scheduled" for e in evs) >= len(early | later)  # noqa: E731
+        events = await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=until)
+        assert sorted(e.data["touch_id"] for e in events if e.type == "touch.scheduled") == sorted(early | later)
+
+
 async def test_a_second_first_purchase_event_does_not_enrol_the_customer_twice(wafa_service) -> None:
     async with wafa_service("touch-scheduler", clock=ManualClock(T0)) as svc:
         cid = customer_id()

@@ -4,11 +4,16 @@ enrolment would otherwise be 33 events at once, most of them for months ahead. A
 sees scheduled touches up to the window ahead; the full future schedule is in the API
 (`GET /v1/customers/{id}/touches`, `GET /v1/touches`).
 
-The job `announce-due-touches` claims scheduled, not yet announced touches due by
-now + window in batches (`UPDATE ... RETURNING`, SKIP LOCKED so replicas share the work),
-queues their events and marks them announced, each batch in its own transaction. Dispatch
-announces any due touch the job has not reached yet before deciding it (`announce_touches`),
-so `touch.scheduled` always precedes a touch's `touch.sent`, `task.assigned` or fatigue skip.
+The job `announce-due-touches` claims scheduled, not yet announced touches due after the
+announce horizon (the instant it has announced up to) and by now + window, in due order and
+batches (`UPDATE ... RETURNING`), queues their events, marks them announced and moves the
+horizon past them, each batch in its own transaction under the horizon's row lock (replicas
+take turns). So it reads only what came into the window since its last run, with no index of
+its own for materialisation to fill. A touch written or re-dated due on or before the horizon
+is announced by its writer in the same transaction (`shared_horizon` holds the job off until
+that commits). Dispatch announces any due touch not announced yet before deciding it
+(`announce_touches`), so `touch.scheduled` always precedes a touch's `touch.sent`,
+`task.assigned` or fatigue skip.
 """
 
 from __future__ import annotations
@@ -26,8 +31,16 @@ from wafa_touch.outbox_batch import publish_many
 
 
 async def announce_due(session: AsyncSession, now: datetime, window: timedelta, limit: int) -> int:
-    """Announce up to `limit` touches due by `now + window`; returns how many."""
-    rows = await repo.mark_announced(session, now, now + window, limit)
+    """Announce up to `limit` touches due by `now + window` and move the horizon past them;
+    returns how many."""
+    after = await repo.lock_horizon(session)
+    target = now + window
+    rows = await repo.mark_announced(session, now, after, target, limit)
+    # Short of a full batch, every touch due by the target is announced (or held by a
+    # dispatcher, which announces it); after a full one, the rest of the last instant is left.
+    reached = target if len(rows) < limit else max(due for *_, due in rows) - timedelta(microseconds=1)
+    if after is None or reached > after:
+        await repo.set_horizon(session, reached)
     await publish_many(
         session,
         [(TouchScheduled(touch_id=tid, customer_id=cid, plan_id=pid, channel=channel, due_at=due), cid) for tid, cid, pid, channel, due in rows],

@@ -106,14 +106,17 @@ class EnrolResult:
 # the definition's (the same for every touch of the definition), then the touch's own.
 _ENROLMENT_COLUMNS = ("customer_id", "plan_id", "enrolment_id", "payload")
 _DEF_COLUMNS = ("def_key", "channel", "content_key", "key_message", "referral_cta", "cost", "priority", "sla_hours", "attempts", "status")
-MATERIALISED_COLUMNS = ("id", *_ENROLMENT_COLUMNS, *_DEF_COLUMNS, "seq", "reason", "due_at", "original_due_at", "window_end")
+MATERIALISED_COLUMNS = ("id", *_ENROLMENT_COLUMNS, *_DEF_COLUMNS, "seq", "reason", "due_at", "original_due_at", "window_end", "scheduled_announced_at")
 # Enrolments per encoded piece of the COPY stream: PostgreSQL stores one piece while the next
 # is computed (about 6,600 touches, 1.5 MB, for Client for Life).
 STREAM_ENROLMENTS = 200
-# seq, reason (NULL), due_at, original_due_at, window_end of a dated touch, in one pack.
-_DATED_TAIL = struct.Struct(">iiiiqiqiq")
-# due_at, original_due_at, window_end of a touch skipped with its dates kept.
-_DATES = struct.Struct(">iqiqiq")
+# seq, reason (NULL), due_at, original_due_at, window_end, scheduled_announced_at (NULL) of a
+# dated touch, in one pack; and of one due by the announce horizon, announced as it is written.
+_DATED_TAIL = struct.Struct(">iiiiqiqiqi")
+_ANNOUNCED_TAIL = struct.Struct(">iiiiqiqiqiq")
+# due_at, original_due_at, window_end, scheduled_announced_at (NULL) of a touch skipped with
+# its dates kept.
+_DATES = struct.Struct(">iqiqiqi")
 
 
 @dataclass(frozen=True)
@@ -167,9 +170,11 @@ class _TouchRows:
     """Encodes the materialised touches of enrolments as binary COPY rows, and collects what
     the caller publishes and returns afterwards (skipped touches, touch counts)."""
 
-    def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime) -> None:
-        self.plan, self.defs, self.now = plan, defs, now
-        self.now_us = pgcopy.micros(now)
+    def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime, announced_at: datetime, horizon: datetime | None) -> None:
+        self.plan, self.defs, self.now, self.announced_at = plan, defs, now, announced_at
+        self.now_us, self.announced_us = pgcopy.micros(now), pgcopy.micros(announced_at)
+        # Touches due by the announce horizon are announced as they are written (the job is past them).
+        self.horizon_us = pgcopy.micros(horizon) if horizon is not None else -(2**63)
         self.scheduled = [_def_fields(d, "scheduled") for d in defs]
         self.skipped = [_def_fields(d, "skipped") for d in defs]
         self.windows = [d.timing.window_days * 86_400_000_000 for d in defs]
@@ -194,14 +199,19 @@ class _TouchRows:
                 us = pgcopy.micros(at)
                 end = us + self.windows[i]
                 if end >= self.now_us:
-                    parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end))
+                    if us > self.horizon_us:
+                        parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, -1))
+                    else:
+                        parts += (row_head, tail_of(k), head, self.scheduled[i], _ANNOUNCED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, 8, self.announced_us))
+                        scheduled = TouchScheduled(touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=self.defs[i].channel, due_at=at)
+                        self.events.append((scheduled, cid))
                     continue
                 # Its window closed before it was planned (a trigger imported from the past):
                 # skipped now, as the dispatcher would skip it, without announcing it first.
                 reason, when = "window-passed", self.now
-                parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), _DATES.pack(8, us, 8, us, 8, end))
+                parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), _DATES.pack(8, us, 8, us, 8, end, -1))
             else:
-                parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), pgcopy.NULL * 3)
+                parts += (row_head, tail_of(k), head, self.skipped[i], pgcopy.int4_field(seq), pgcopy.text_field(reason), pgcopy.NULL * 4)
                 when = row["enrolled_at"]
             d = self.defs[i]
             skipped = TouchSkipped(touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=d.channel, reason=reason or "", skipped_at=when)
@@ -231,8 +241,8 @@ async def enrol_many(
     clock; `now` when not given) is stored skipped (`window-passed`): it can no longer be sent.
 
     Events: `touch.plan.enrolled` per enrolment and `touch.skipped` for a touch that cannot be
-    dated; `touch.scheduled` is published later, when the touch comes due within the
-    look-ahead window (`announce.announce_due`)."""
+    dated; `touch.scheduled` now for a touch due by the announce horizon, else later, when the
+    touch comes due within the look-ahead window (`announce.announce_due`)."""
     if profiles is None:
         profiles = await repo.profiles(session, {r.customer_id for r in requests})
     policy = await load_policy(session, default_tz)
@@ -285,7 +295,8 @@ async def enrol_many(
             f = facts_cache[cid] = facts_of(profiles.get(cid), policy)
         return f
 
-    encoder = _TouchRows(plan, defs, clock_now or now)
+    horizon = await repo.shared_horizon(session) if treated else None
+    encoder = _TouchRows(plan, defs, clock_now or now, now, horizon)
 
     async def stream() -> AsyncIterator[bytes]:
         for k in range(0, len(treated), STREAM_ENROLMENTS):
@@ -317,7 +328,7 @@ async def unenrol(session: AsyncSession, plan: Plan, customer_id: uuid.UUID, now
     enrolment.status = "unenrolled"
     enrolment.ended_at = now
     enrolment.dedupe_key = None
-    skipped = await repo.skip_scheduled(session, (Touch.enrolment_id == enrolment.id), "unenrolled")
+    skipped = await repo.skip_scheduled(session, (Touch.customer_id == customer_id) & (Touch.enrolment_id == enrolment.id), "unenrolled")
     await publish_skipped(session, skipped, now)
     return len(skipped)
 
@@ -340,9 +351,9 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
     """Re-date the touches that depend on the customer's facts (birthday, personal dates,
     country holidays) after those facts changed or arrived late: a touch skipped for a missing
     birth date is scheduled once the birth date is known; a changed birthday moves its card.
-    Only future, not-yet-dispatched touches change. A re-dated touch already announced is
-    announced again with its new date; others wait for the look-ahead window. Returns how many
-    touches changed."""
+    Only future, not-yet-dispatched touches change. A re-dated touch already announced, or now
+    due by the announce horizon, is announced with its new date; others wait for the
+    look-ahead window. Returns how many touches changed."""
     enrolments = [e for e in await repo.customer_enrolments(session, customer_id) if e.status == "active"]
     if not enrolments:
         return 0
@@ -350,6 +361,7 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
     policy = await load_policy(session, default_tz)
     facts = facts_of(profile, policy)
     plans = await repo.plans_by_id(session, {e.plan_id for e in enrolments})
+    horizon: list[datetime | None] = []  # read (and share-locked) once a touch is re-dated
     changed: list[dict[str, Any]] = []
     events: list[tuple[Any, object]] = []
     for e in enrolments:
@@ -357,7 +369,7 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
         defs = [d for d in plan_defs(plan) if d.timing.kind in ("personal_date", "holiday")]
         if not defs:
             continue
-        touches = {(t.def_key, t.seq): t for t in await repo.fact_touches(session, e.id, [d.key for d in defs], FACT_REASONS)}
+        touches = {(t.def_key, t.seq): t for t in await repo.fact_touches(session, e, [d.key for d in defs], FACT_REASONS)}
         for p in materialise(defs, facts, e.anchor_at, default_tz=policy.default_time_zone, default_country=default_country):
             t = touches.get((p.def_key, p.seq))
             if t is None or (p.due_at == t.due_at and p.skip_reason == t.reason):
@@ -365,7 +377,10 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
             if p.due_at is not None and p.due_at > now:
                 change: dict[str, Any] = {"id": t.id, "status": "scheduled", "reason": None, "due_at": p.due_at, "original_due_at": p.due_at}
                 change.update(window_end=p.window_end, scheduled_announced_at=None)
-                if t.scheduled_announced_at is not None:  # analytics saw the old date: correct it now
+                # Analytics saw the old date, or the job is past the new one: announce it now.
+                if not horizon:
+                    horizon.append(await repo.shared_horizon(session))
+                if t.scheduled_announced_at is not None or (horizon[0] is not None and p.due_at <= horizon[0]):
                     change["scheduled_announced_at"] = now
                     events.append((TouchScheduled(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, due_at=p.due_at), customer_id))
                 # else it is announced when it comes due within the look-ahead window

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Time, func, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Time, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,14 +85,13 @@ class Touch(Base):
     __tablename__ = "touches"
     __table_args__ = (
         Index("ix_touches_status_due", "status", "due_at"),
-        Index("ix_touches_customer_due", "customer_id", "due_at"),
+        Index("ix_touches_customer", "customer_id"),
         Index("ix_touches_customer_sent", "customer_id", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
-        Index("ix_touches_unannounced", "due_at", postgresql_where=text("status = 'scheduled' AND scheduled_announced_at IS NULL")),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     plan_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # found through customer_id
     def_key: Mapped[str] = mapped_column(String(80))
     seq: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(20))
@@ -114,9 +113,21 @@ class Touch(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     # When `touch.scheduled` was published: once the touch is due within the look-ahead window
-    # (`announce_window_days`), not at materialisation. NULL: not announced yet.
+    # (`announce_window_days`), or as it is written when it is due by the announce horizon.
+    # NULL: not announced yet.
     scheduled_announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AnnounceHorizon(Base):
+    """The instant the look-ahead job has announced touches up to (one row). The job reads only
+    touches due after it; a touch written or re-dated due on or before it is announced as it is
+    written. NULL: the job has not run yet."""
+
+    __tablename__ = "announce_horizon"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_announce_horizon_single_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    horizon: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Task(Base):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
 from wafa_shared.db import driver
-from wafa_touch.models import ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, TeamMember, Touch
+from wafa_touch.models import AnnounceHorizon, ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, TeamMember, Touch
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
 
@@ -111,7 +111,8 @@ _ANNOUNCE = text(
     """
     WITH due AS (
       SELECT id FROM touches
-      WHERE status = 'scheduled' AND scheduled_announced_at IS NULL AND due_at <= :horizon
+      WHERE status = 'scheduled' AND scheduled_announced_at IS NULL
+        AND due_at > COALESCE(CAST(:after AS timestamptz), '-infinity') AND due_at <= :horizon
       ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED
     )
     UPDATE touches t SET scheduled_announced_at = :now
@@ -121,11 +122,37 @@ _ANNOUNCE = text(
 )
 
 
-async def mark_announced(session: AsyncSession, now: datetime, horizon: datetime, limit: int) -> list[Any]:
-    """Claim up to `limit` scheduled touches due by `horizon` not announced yet (SKIP LOCKED:
-    replicas share the work) and mark them announced at `now`; returns (id, customer_id,
-    plan_id, channel, due_at) of each."""
-    return list((await session.execute(_ANNOUNCE, {"now": now, "horizon": horizon, "limit": limit})).all())
+async def mark_announced(session: AsyncSession, now: datetime, after: datetime | None, horizon: datetime, limit: int) -> list[Any]:
+    """Claim up to `limit` scheduled touches due in (`after`, `horizon`] not announced yet, in
+    due order (SKIP LOCKED: a touch a dispatcher holds is announced by it), and mark them
+    announced at `now`; returns (id, customer_id, plan_id, channel, due_at) of each."""
+    params = {"now": now, "after": after, "horizon": horizon, "limit": limit}
+    return list((await session.execute(_ANNOUNCE, params)).all())
+
+
+_ENSURE_HORIZON = text("INSERT INTO announce_horizon (id, horizon) VALUES (1, NULL) ON CONFLICT (id) DO NOTHING")
+
+
+async def lock_horizon(session: AsyncSession) -> datetime | None:
+    """The announce horizon, locked for update until the transaction ends: writers of touches
+    (`shared_horizon`) wait, so none commits a touch behind the job's back."""
+    await session.execute(_ENSURE_HORIZON)
+    return await session.scalar(select(AnnounceHorizon.horizon).where(AnnounceHorizon.id == 1).with_for_update())
+
+
+async def shared_horizon(session: AsyncSession) -> datetime | None:
+    """The announce horizon, share-locked until the transaction ends (the job cannot move it
+    meanwhile): a touch written due on or before it must be announced by its writer."""
+    q = select(AnnounceHorizon.horizon).where(AnnounceHorizon.id == 1).with_for_update(read=True)
+    row = (await session.execute(q)).first()
+    if row is None:  # emptied tables (tests): the job has not run, nothing is behind it
+        await session.execute(_ENSURE_HORIZON)
+        return None
+    return row[0]
+
+
+async def set_horizon(session: AsyncSession, horizon: datetime) -> None:
+    await session.execute(update(AnnounceHorizon).where(AnnounceHorizon.id == 1).values(horizon=horizon))
 
 
 async def set_announced(session: AsyncSession, ids: list[uuid.UUID], now: datetime) -> None:
@@ -142,13 +169,14 @@ async def active_enrolment(session: AsyncSession, plan_id: uuid.UUID, customer_i
     )
 
 
-async def fact_touches(session: AsyncSession, enrolment_id: uuid.UUID, def_keys: list[str], reasons: Sequence[str]) -> Sequence[Touch]:
+async def fact_touches(session: AsyncSession, enrolment: Enrolment, def_keys: list[str], reasons: Sequence[str]) -> Sequence[Touch]:
     """An enrolment's touches of `def_keys` that may still be re-dated: scheduled, or skipped
     for a missing fact."""
     return (
         await session.scalars(
             select(Touch).where(
-                Touch.enrolment_id == enrolment_id,
+                Touch.customer_id == enrolment.customer_id,  # the index; an enrolment's touches are its customer's
+                Touch.enrolment_id == enrolment.id,
                 Touch.def_key.in_(def_keys),
                 (Touch.status == "scheduled") | ((Touch.status == "skipped") & Touch.reason.in_(list(reasons))),
             )
