@@ -1,7 +1,10 @@
 """Touch scheduler benchmark: materialise Client for Life schedules for many enrolments, and
 dispatch due touches (fatigue checks, Standard Webhooks signing, HTTP POST) to a local sink.
 
-    .venv/bin/python bench/touch.py --enrolments 100000 --dispatch 20000 [--sink raw|uvicorn] [--loop uvloop|asyncio] [--concurrency N]
+    .venv/bin/python bench/touch.py --enrolments 100000 --dispatch 20000 [--streams N] [--sink raw|uvicorn] [--loop uvloop|asyncio] [--concurrency N]
+
+`--streams 2` materialises with two enrolment batches in flight, each in its own transaction,
+as two consumer replicas would (one process here, so the Python side still shares one core).
 
 Runs the touch scheduler app in-process on embedded PostgreSQL (relay, consumers and the
 periodic job loop off, so only the measured work runs); the webhook sink is a separate process:
@@ -102,25 +105,32 @@ async def seed_profiles(sessions: Any, n: int) -> list[uuid.UUID]:
     return ids
 
 
-async def bench_materialise(runtime: Any, n: int, chunk: int) -> dict[str, Any]:
+async def bench_materialise(runtime: Any, n: int, chunk: int, streams: int) -> dict[str, Any]:
     ids = await seed_profiles(runtime.sessions, n)
     async with runtime.sessions() as s:
         plan = await repo.plan_by_key(s, "client-for-life")
         assert plan is not None
         plan.holdout_pct = 0  # type: ignore[assignment]
         await s.commit()
-    start = time.perf_counter()
+    plan_id = plan.id
     touches = 0
-    for i in range(0, n, chunk):
-        async with runtime.sessions() as s:
-            plan = await s.get(Plan, plan.id)
-            assert plan is not None
-            part = ids[i : i + chunk]
-            profiles = await repo.profiles(s, part)
-            reqs = [EnrolRequest(cid, T0 + timedelta(minutes=j % 1440), "first_purchase", None) for j, cid in enumerate(part)]
-            results = await enrol_many(s, plan, reqs, T0, default_tz="Asia/Riyadh", default_country="SA", profiles=profiles)
-            touches += sum(r.touches for r in results)
-            await s.commit()
+
+    async def stream(first: int) -> None:
+        """Chunks first, first + streams, ...: one consumer's share of the enrolments."""
+        nonlocal touches
+        for i in range(first * chunk, n, chunk * streams):
+            async with runtime.sessions() as s:
+                plan = await s.get(Plan, plan_id)
+                assert plan is not None
+                part = ids[i : i + chunk]
+                profiles = await repo.profiles(s, part)
+                reqs = [EnrolRequest(cid, T0 + timedelta(minutes=j % 1440), "first_purchase", None) for j, cid in enumerate(part)]
+                results = await enrol_many(s, plan, reqs, T0, default_tz="Asia/Riyadh", default_country="SA", profiles=profiles)
+                touches += sum(r.touches for r in results)
+                await s.commit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(stream(k) for k in range(streams)))
     seconds = time.perf_counter() - start
     # The look-ahead job after materialisation, over a 30-day window (what it publishes over a month).
     runtime.settings.announce_window_days = 30
@@ -140,6 +150,7 @@ async def bench_materialise(runtime: Any, n: int, chunk: int) -> dict[str, Any]:
         baseline = time.perf_counter() - b0
     return {
         "enrolments": n,
+        "streams": streams,
         "touches": touches,
         "seconds": round(seconds, 2),
         "enrolments_per_s": round(n / seconds),
@@ -259,7 +270,7 @@ async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
     }
 
 
-async def main(enrolments: int, n_dispatch: int, chunk: int, sink_kind: str, concurrency: int | None) -> dict[str, Any]:
+async def main(enrolments: int, n_dispatch: int, chunk: int, streams: int, sink_kind: str, concurrency: int | None) -> dict[str, Any]:
     logging.disable(logging.WARNING)
     home = Path(tempfile.mkdtemp(prefix="wafa-bench-touch-"))
     pg = EmbeddedPostgres(home / "pg", free_port(), fast=True)
@@ -293,7 +304,7 @@ async def main(enrolments: int, n_dispatch: int, chunk: int, sink_kind: str, con
                         break
                     except httpx.HTTPError:
                         await asyncio.sleep(0.1)
-            mat = await bench_materialise(runtime, enrolments, chunk)
+            mat = await bench_materialise(runtime, enrolments, chunk, streams)
             dis = await bench_dispatch(runtime, n_dispatch, f"http://127.0.0.1:{port}/hook")
         return {"materialise": mat, "dispatch": {**dis, "sink": sink_kind}}
     finally:
@@ -309,6 +320,7 @@ if __name__ == "__main__":
     parser.add_argument("--enrolments", type=int, default=100_000)
     parser.add_argument("--dispatch", type=int, default=20_000)
     parser.add_argument("--chunk", type=int, default=2000)
+    parser.add_argument("--streams", type=int, default=1, help="enrolment batches in flight at once, each in its own transaction (consumer replicas)")
     parser.add_argument("--sink", choices=("raw", "uvicorn"), default="raw")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--concurrency", type=int, default=None, help="dispatch concurrency (default: the service's)")
@@ -317,13 +329,14 @@ if __name__ == "__main__":
         import uvloop
 
         uvloop.install()
-    result = asyncio.run(main(args.enrolments, args.dispatch, args.chunk, args.sink, args.concurrency))
+    result = asyncio.run(main(args.enrolments, args.dispatch, args.chunk, args.streams, args.sink, args.concurrency))
     result["loop"] = args.loop
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "touch.json").write_text(json.dumps(result, indent=2))
     m, d = result["materialise"], result["dispatch"]
     print(f"{'materialise enrolments':<38}{m['enrolments']:>12}")
+    print(f"{'  streams':<38}{m['streams']:>12}")
     print(f"{'  touches':<38}{m['touches']:>12}")
     print(f"{'  seconds':<38}{m['seconds']:>12}")
     print(f"{'  touches/s':<38}{m['touches_per_s']:>12}")

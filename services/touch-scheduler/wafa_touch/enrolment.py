@@ -194,7 +194,7 @@ class _TouchRows:
         parts: list[bytes] = []
         row_head, tail_of, first = self.row_head, self.ids.tail, self.issued
         self.issued += len(touches)
-        for k, (i, seq, at, _end, reason) in enumerate(touches, first):
+        for k, (i, seq, at, reason) in enumerate(touches, first):
             if at is not None:
                 us = pgcopy.micros(at)
                 end = us + self.windows[i]

@@ -187,15 +187,17 @@ def supported_calendars() -> set[str]:
     return set(holidays.list_supported_countries())
 
 
-# One planned touch in bulk form: (index of its definition, seq, due_at, window_end, skip reason).
-PlannedRow = tuple[int, int, datetime | None, datetime | None, str | None]
+# One planned touch in bulk form: (index of its definition, seq, due_at, skip reason). Its
+# window ends the definition's `window_days` after `due_at` (left to the caller: the bulk
+# writer counts it in microseconds).
+PlannedRow = tuple[int, int, datetime | None, str | None]
 
 
 def materialise(defs: list[TouchDef], facts: Facts, anchor: datetime, *, default_tz: str = "UTC", default_country: str | None = None) -> list[Planned]:
     """The dated touches of `defs` for one customer enrolled (or triggered) at `anchor` (UTC),
     over the 12 months that follow. Nothing is dated before `anchor`."""
     [rows] = materialise_many(defs, [(facts, anchor)], default_tz=default_tz, default_country=default_country)
-    return [Planned(defs[i].key, seq, at, end, reason) for i, seq, at, end, reason in rows]
+    return [Planned(defs[i].key, seq, at, at + timedelta(days=defs[i].timing.window_days) if at is not None else None, reason) for i, seq, at, reason in rows]
 
 
 def _candidates(d: TouchDef, tz: ZoneInfo, facts: Facts, first_day: date, last_day: date, default_country: str | None) -> tuple[list[datetime], str | None]:
@@ -268,7 +270,6 @@ def materialise_many(
     zones: dict[str | None, ZoneInfo] = {}
     frames: dict[tuple[ZoneInfo, date], tuple[date, datetime]] = {}
     cands: dict[tuple[object, ...], tuple[list[datetime], str | None]] = {}
-    windows = [timedelta(days=d.timing.window_days) for d in defs]
     one_dated = [d.timing.kind in ("fixed_date", "holiday", "personal_date") for d in defs]
     out: list[list[PlannedRow]] = []
     for facts, anchor in items:
@@ -300,11 +301,10 @@ def materialise_many(
                 if one_dated[i] and len(dated) > 1:
                     dated = [min(dated)]
             if dated:
-                w = windows[i]
-                rows.extend((i, seq, at, at + w, None) for seq, at in enumerate(dated))
+                rows.extend((i, seq, at, None) for seq, at in enumerate(dated))
             else:
                 if reason is None and t.kind != "cadence":
                     reason = "outside-horizon"
-                rows.extend((i, seq, None, None, reason or "outside-horizon") for seq in range(t.count))
+                rows.extend((i, seq, None, reason or "outside-horizon") for seq in range(t.count))
         out.append(rows)
     return out
