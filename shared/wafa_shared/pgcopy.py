@@ -21,6 +21,7 @@ TRAILER = struct.pack(">h", -1)
 NULL = struct.pack(">i", -1)
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
+UNIX_TO_PG_US = 946_684_800_000_000  # microseconds from the Unix epoch to PostgreSQL's (2000-01-01)
 
 _INT4 = struct.Struct(">ii")
 _INT8 = struct.Struct(">iq")

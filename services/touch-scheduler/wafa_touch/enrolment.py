@@ -26,7 +26,7 @@ from wafa_touch import repository as repo
 from wafa_touch.domain.builtin_plans import BUILTIN_PLANS
 from wafa_touch.domain.fatigue import Policy
 from wafa_touch.domain.holdout import BUCKETS, bucket
-from wafa_touch.domain.timing import Facts, PlannedRow, TouchDef, materialise, materialise_many
+from wafa_touch.domain.timing import Facts, PlannedRow, TouchDef, from_epoch_us, materialise, materialise_many
 from wafa_touch.models import CustomerProfile, Plan, Touch
 from wafa_touch.outbox_batch import publish_many
 from wafa_touch.policy import load_policy
@@ -196,14 +196,15 @@ class _TouchRows:
         self.issued += len(touches)
         for k, (i, seq, at, reason) in enumerate(touches, first):
             if at is not None:
-                us = pgcopy.micros(at)
+                us = at - pgcopy.UNIX_TO_PG_US
                 end = us + self.windows[i]
                 if end >= self.now_us:
                     if us > self.horizon_us:
                         parts += (row_head, tail_of(k), head, self.scheduled[i], _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, -1))
                     else:
                         parts += (row_head, tail_of(k), head, self.scheduled[i], _ANNOUNCED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, 8, self.announced_us))
-                        scheduled = TouchScheduled(touch_id=self.ids.uuid(k), customer_id=cid, plan_id=self.plan.id, channel=self.defs[i].channel, due_at=at)
+                        tid, channel = self.ids.uuid(k), self.defs[i].channel
+                        scheduled = TouchScheduled(touch_id=tid, customer_id=cid, plan_id=self.plan.id, channel=channel, due_at=from_epoch_us(at))
                         self.events.append((scheduled, cid))
                     continue
                 # Its window closed before it was planned (a trigger imported from the past):
@@ -361,8 +362,8 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
     policy = await load_policy(session, default_tz)
     facts = facts_of(profile, policy)
     plans = await repo.plans_by_id(session, {e.plan_id for e in enrolments})
-    horizon: list[datetime | None] = []  # read (and share-locked) once a touch is re-dated
     changed: list[dict[str, Any]] = []
+    redated: list[tuple[dict[str, Any], Touch, Plan]] = []
     events: list[tuple[Any, object]] = []
     for e in enrolments:
         plan = plans[e.plan_id]
@@ -377,20 +378,21 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
             if p.due_at is not None and p.due_at > now:
                 change: dict[str, Any] = {"id": t.id, "status": "scheduled", "reason": None, "due_at": p.due_at, "original_due_at": p.due_at}
                 change.update(window_end=p.window_end, scheduled_announced_at=None)
-                # Analytics saw the old date, or the job is past the new one: announce it now.
-                if not horizon:
-                    horizon.append(await repo.shared_horizon(session))
-                if t.scheduled_announced_at is not None or (horizon[0] is not None and p.due_at <= horizon[0]):
-                    change["scheduled_announced_at"] = now
-                    events.append((TouchScheduled(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, due_at=p.due_at), customer_id))
-                # else it is announced when it comes due within the look-ahead window
                 changed.append(change)
+                redated.append((change, t, plan))
             elif t.status == "scheduled":
                 reason = p.skip_reason or "date-passed"
                 changed.append({"id": t.id, "status": "skipped", "reason": reason})
                 events.append(
                     (TouchSkipped(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, reason=reason, skipped_at=now), customer_id)
                 )
+    horizon = await repo.shared_horizon(session) if redated else None
+    for change, t, plan in redated:
+        # Analytics saw the old date, or the job is past the new one: announce it now; else it
+        # is announced when it comes due within the look-ahead window.
+        if t.scheduled_announced_at is not None or (horizon is not None and change["due_at"] <= horizon):
+            change["scheduled_announced_at"] = now
+            events.append((TouchScheduled(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, due_at=change["due_at"]), customer_id))
     await repo.bulk_update_touches(session, changed)
     await publish_many(session, events, time=now)
     return len(changed)

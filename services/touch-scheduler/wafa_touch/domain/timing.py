@@ -25,6 +25,17 @@ from wafa_touch.domain.channels import INSTANT_CHANNELS, Channel
 
 TimingKind = Literal["cadence", "fixed_date", "holiday", "personal_date", "after_event"]
 HORIZON_MONTHS = 12
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def epoch_us(at: datetime) -> int:
+    """An aware datetime as microseconds since the Unix epoch (exact, unlike `timestamp()`)."""
+    return (at - UNIX_EPOCH) // _ONE_US
+
+
+def from_epoch_us(us: int) -> datetime:
+    return UNIX_EPOCH + timedelta(microseconds=us)
 
 
 class Timing(BaseModel):
@@ -187,17 +198,21 @@ def supported_calendars() -> set[str]:
     return set(holidays.list_supported_countries())
 
 
-# One planned touch in bulk form: (index of its definition, seq, due_at, skip reason). Its
-# window ends the definition's `window_days` after `due_at` (left to the caller: the bulk
-# writer counts it in microseconds).
-PlannedRow = tuple[int, int, datetime | None, str | None]
+# One planned touch in bulk form: (index of its definition, seq, due time in microseconds since
+# the Unix epoch or None, skip reason). Integers, not datetimes: the bulk path compares and
+# encodes millions of them. Its window ends the definition's `window_days` after the due time.
+PlannedRow = tuple[int, int, int | None, str | None]
 
 
 def materialise(defs: list[TouchDef], facts: Facts, anchor: datetime, *, default_tz: str = "UTC", default_country: str | None = None) -> list[Planned]:
     """The dated touches of `defs` for one customer enrolled (or triggered) at `anchor` (UTC),
     over the 12 months that follow. Nothing is dated before `anchor`."""
     [rows] = materialise_many(defs, [(facts, anchor)], default_tz=default_tz, default_country=default_country)
-    return [Planned(defs[i].key, seq, at, at + timedelta(days=defs[i].timing.window_days) if at is not None else None, reason) for i, seq, at, reason in rows]
+    out = []
+    for i, seq, us, reason in rows:
+        at = from_epoch_us(us) if us is not None else None
+        out.append(Planned(defs[i].key, seq, at, at + timedelta(days=defs[i].timing.window_days) if at is not None else None, reason))
+    return out
 
 
 def _candidates(d: TouchDef, tz: ZoneInfo, facts: Facts, first_day: date, last_day: date, default_country: str | None) -> tuple[list[datetime], str | None]:
@@ -268,8 +283,8 @@ def materialise_many(
     (definition, zone, local day, quiet hours, country or personal date) and shared by every
     enrolment that has them; per enrolment only the anchor/horizon filter runs."""
     zones: dict[str | None, ZoneInfo] = {}
-    frames: dict[tuple[ZoneInfo, date], tuple[date, datetime]] = {}
-    cands: dict[tuple[object, ...], tuple[list[datetime], str | None]] = {}
+    frames: dict[tuple[ZoneInfo, date], tuple[date, int]] = {}
+    cands: dict[tuple[object, ...], tuple[list[int], str | None]] = {}
     one_dated = [d.timing.kind in ("fixed_date", "holiday", "personal_date") for d in defs]
     out: list[list[PlannedRow]] = []
     for facts, anchor in items:
@@ -280,8 +295,9 @@ def materialise_many(
         frame = frames.get((tz, first_day))
         if frame is None:
             last = add_months(first_day, HORIZON_MONTHS)
-            frame = frames[(tz, first_day)] = (last, datetime.combine(last, time.max, tzinfo=tz).astimezone(UTC))
+            frame = frames[(tz, first_day)] = (last, epoch_us(datetime.combine(last, time.max, tzinfo=tz)))
         last_day, horizon_end = frame
+        start = epoch_us(anchor)
         rows: list[PlannedRow] = []
         for i, d in enumerate(defs):
             t = d.timing
@@ -290,18 +306,20 @@ def materialise_many(
                 at = anchor + timedelta(days=t.offset_days, hours=t.offset_hours)
                 if d.channel in INSTANT_CHANNELS:
                     at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
-                dated = [at] if anchor <= at <= horizon_end else []
+                us = epoch_us(at)
+                dated = [us] if start <= us <= horizon_end else []
             else:
                 key = _cache_key(i, d, tz, facts, first_day)
                 hit = cands.get(key)
                 if hit is None:
-                    hit = cands[key] = _candidates(d, tz, facts, first_day, last_day, default_country)
-                instants, reason = hit
-                dated = [at for at in instants if anchor <= at <= horizon_end]
+                    instants, reason = _candidates(d, tz, facts, first_day, last_day, default_country)
+                    hit = cands[key] = ([epoch_us(at) for at in instants], reason)
+                instants_us, reason = hit
+                dated = [us for us in instants_us if start <= us <= horizon_end]
                 if one_dated[i] and len(dated) > 1:
                     dated = [min(dated)]
             if dated:
-                rows.extend((i, seq, at, None) for seq, at in enumerate(dated))
+                rows += [(i, seq, us, None) for seq, us in enumerate(dated)]
             else:
                 if reason is None and t.kind != "cadence":
                     reason = "outside-horizon"
