@@ -16,9 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.db import DriverSql
@@ -271,7 +270,7 @@ async def set_tiers(session: AsyncSession, rows: list[tuple[uuid.UUID, str, int,
         )
 
 
-_VIEW = text("""
+_VIEW = DriverSql("""
 SELECT m.program_id, m.tier, m.tier_rank, m.tier_since, m.tier_review_at, m.subscription_tier, m.subscription_ends_at, m.available, m.pending,
        m.last_activity_at,
        (SELECT coalesce(sum(q.amount), 0) FROM qualifying_credits q
@@ -284,9 +283,29 @@ FROM members m WHERE m.customer_id = :customer_id
 """)
 
 
-async def member_view_row(session: AsyncSession, customer_id: uuid.UUID, windows: dict[str, tuple[datetime, datetime]], horizon: datetime) -> Any | None:
+class MemberView(NamedTuple):
+    """A row of `_VIEW`, in its column order."""
+
+    program_id: uuid.UUID
+    tier: str | None
+    tier_rank: int | None
+    tier_since: datetime | None
+    tier_review_at: datetime | None
+    subscription_tier: str | None
+    subscription_ends_at: datetime | None
+    available: Decimal
+    pending: Decimal
+    last_activity_at: datetime | None
+    credit_calendar: Decimal
+    credit_rolling: Decimal
+    expiring: Decimal
+
+
+async def member_view_row(session: AsyncSession, customer_id: uuid.UUID, windows: dict[str, tuple[datetime, datetime]], horizon: datetime) -> MemberView | None:
     """The member with its qualifying credit in both kinds of window (calendar year, rolling 12
-    months: the program decides which counts) and its points expiring before `horizon`; one statement."""
+    months: the program decides which counts) and its points expiring before `horizon`; one
+    statement, on the driver connection (member lookups are the hottest read)."""
     (cal_start, cal_end), (roll_start, roll_end) = windows["calendar_year"], windows["rolling_12m"]
     params = {"customer_id": customer_id, "cal_start": cal_start, "cal_end": cal_end, "roll_start": roll_start, "roll_end": roll_end, "horizon": horizon}
-    return (await session.execute(_VIEW, params)).first()
+    record = await _VIEW.fetchrow(session, params)
+    return MemberView(*record) if record is not None else None
