@@ -30,7 +30,8 @@ LUA = """
 local counter = 0
 local members = {%(members)s}
 local id = 0
-function setup(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
+local threads = 0
+function setup(thread) thread:set("tid", "%(run)s-" .. threads); threads = threads + 1 end
 function init(args) id = tid end
 request = function()
   counter = counter + 1
@@ -71,7 +72,9 @@ BASE_GET = 'return wrk.format("GET", "/healthz")'
 
 
 def wrk(url: str, body: str, members: list[str], token: str, seconds: int, connections: int) -> dict[str, float]:
-    script = LUA % {"members": ",".join(f'"{m}"' for m in members), "body": body}
+    # A fresh run id per call: wrk's Lua random numbers repeat from run to run, so order ids
+    # drawn from them made a measured run replay the warm-up's orders (cheap 200s, not purchases).
+    script = LUA % {"members": ",".join(f'"{m}"' for m in members), "body": body, "run": uuid.uuid4().hex[:12]}
     return run_wrk(url, f'auth = "Bearer {token}"\n' + script, seconds, connections)
 
 

@@ -35,7 +35,7 @@ class PlatformBase(DeclarativeBase):
     metadata = new_metadata()
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, plan_cache_mode: str = "auto") -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -52,7 +52,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # Statement parameters hold personal data (names, emails, phones): keep them out of
         # error messages, which end up in logs and dead letters (tests/test_security.py).
         hide_parameters=True,
-        connect_args={"server_settings": {"application_name": "wafa"}},
+        connect_args={"server_settings": {"application_name": "wafa", "plan_cache_mode": plan_cache_mode}},
     )
 
 

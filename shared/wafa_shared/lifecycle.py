@@ -61,7 +61,7 @@ class Runtime:
         self.spec = spec
         self.settings = settings
         self.clock = clock or Clock()
-        self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size, plan_cache_mode=settings.db_plan_cache_mode)
         info = bind_publisher({RUNTIME_INFO: self}, source=spec.name, topic_prefix=settings.topic_prefix)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False, info=info)
         self.webhooks = WebhookWorker(

@@ -46,6 +46,11 @@ class ServiceSettings(BaseSettings):
     port: int = 0
     database_url: str = ""
     db_pool_size: int = 16
+    # PostgreSQL's `plan_cache_mode` for the service's connections. "auto" re-plans a prepared
+    # statement on every execution when its generic plan looks costlier (array parameters do);
+    # a service whose hot statement is planned for longer than it runs sets
+    # "force_generic_plan" and writes partial-index predicates literally (CONVENTIONS.md).
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "auto"
 
     relay_enabled: bool = True
     relay_batch_size: int = 1000

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wafa_loyalty import coupons, referrals
 from wafa_loyalty import points_ledger as ledger
 from wafa_loyalty.domain.tiers import add_months
-from wafa_loyalty.models import Member, PointLot, Program
+from wafa_loyalty.models import LOT_OPEN, LOT_PENDING, Member, PointLot, Program
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.tiering import end_subscription, review
 from wafa_shared.events.loyalty import PointsExpired
@@ -41,11 +41,7 @@ async def mature_points(runtime: Runtime) -> dict[str, Any]:
     while True:
         async with runtime.sessions() as session:
             due = (
-                (
-                    await session.execute(
-                        select(PointLot.customer_id).where(PointLot.state == "pending", PointLot.matures_at <= now).group_by(PointLot.customer_id).limit(CHUNK)
-                    )
-                )
+                (await session.execute(select(PointLot.customer_id).where(LOT_PENDING, PointLot.matures_at <= now).group_by(PointLot.customer_id).limit(CHUNK)))
                 .scalars()
                 .all()
             )
@@ -55,9 +51,7 @@ async def mature_points(runtime: Runtime) -> dict[str, Any]:
                 member = await ledger.lock_member(session, customer_id)
                 lots = (
                     await session.scalars(
-                        select(PointLot)
-                        .where(PointLot.customer_id == customer_id, PointLot.state == "pending", PointLot.matures_at <= now)
-                        .order_by(PointLot.id)
+                        select(PointLot).where(PointLot.customer_id == customer_id, LOT_PENDING, PointLot.matures_at <= now).order_by(PointLot.id)
                     )
                 ).all()
                 for lot in lots:
@@ -83,14 +77,14 @@ async def expire_points(runtime: Runtime) -> dict[str, Any]:
         while True:
             async with runtime.sessions() as session:
                 if program.expiry_mode == "fixed":
-                    q = select(PointLot.customer_id).where(PointLot.state == "available", PointLot.remaining > 0, PointLot.expires_at <= now)
+                    q = select(PointLot.customer_id).where(PointLot.state == "available", LOT_OPEN, PointLot.expires_at <= now)
                 else:
                     assert program.expiry_months is not None
                     cutoff = add_months(now, -program.expiry_months)
                     q = (
                         select(PointLot.customer_id)
                         .join(Member, Member.customer_id == PointLot.customer_id)
-                        .where(Member.program_id == program.id, Member.last_activity_at <= cutoff, PointLot.state == "available", PointLot.remaining > 0)
+                        .where(Member.program_id == program.id, Member.last_activity_at <= cutoff, PointLot.state == "available", LOT_OPEN)
                     )
                 due: list[uuid.UUID] = list((await session.execute(q.group_by(PointLot.customer_id).limit(CHUNK))).scalars().all())
                 if not due:
@@ -98,7 +92,7 @@ async def expire_points(runtime: Runtime) -> dict[str, Any]:
                 for customer_id in due:
                     member = await ledger.lock_member(session, customer_id)
                     assert member is not None
-                    stmt = select(PointLot).where(PointLot.customer_id == customer_id, PointLot.state == "available", PointLot.remaining > 0)
+                    stmt = select(PointLot).where(PointLot.customer_id == customer_id, PointLot.state == "available", LOT_OPEN)
                     if program.expiry_mode == "fixed":
                         stmt = stmt.where(PointLot.expires_at <= now)
                     lots = list((await session.scalars(stmt.order_by(PointLot.id))).all())

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false, func
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false, func, literal_column
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -131,6 +131,13 @@ class PointLot(Base):
         Index("ix_point_lots_matures", "matures_at", postgresql_where="state = 'pending'"),
         Index("ix_point_lots_purchase", "purchase_id"),
     )
+
+
+# The partial indexes' predicates, written literally: loyalty plans generically
+# (`Settings.db_plan_cache_mode`), and a generic plan cannot prove `remaining > $1` implies
+# `remaining > 0`, so a bound 0 would turn a lot lookup into a table scan.
+LOT_OPEN = PointLot.remaining > literal_column("0")
+LOT_PENDING = PointLot.state == literal_column("'pending'")
 
 
 class QualifyingCredit(Base):

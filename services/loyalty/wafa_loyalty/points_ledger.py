@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_loyalty.domain.tiers import add_months
-from wafa_loyalty.models import LedgerEntry, Member, PointLot, Program
+from wafa_loyalty.models import LOT_OPEN, LedgerEntry, Member, PointLot, Program
 from wafa_shared.problems import ProblemError
 
 ZERO = Decimal(0)
@@ -114,7 +114,7 @@ def earn(
 
 async def _open_lots(session: AsyncSession, customer_id: uuid.UUID, state: str, purchase_id: uuid.UUID | None = None) -> list[PointLot]:
     await session.flush()  # the session does not autoflush; lots added in this transaction count
-    stmt = select(PointLot).where(PointLot.customer_id == customer_id, PointLot.state == state, PointLot.remaining > 0)
+    stmt = select(PointLot).where(PointLot.customer_id == customer_id, PointLot.state == state, LOT_OPEN)
     if purchase_id is not None:
         stmt = stmt.where(PointLot.purchase_id == purchase_id)
     stmt = stmt.order_by(PointLot.expires_at.asc().nulls_last(), PointLot.id)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_loyalty import points_ledger as ledger
-from wafa_loyalty.models import Member, PointLot, Program, Purchase, ReferralBonus
+from wafa_loyalty.models import LOT_PENDING, Member, PointLot, Program, Purchase, ReferralBonus
 from wafa_loyalty.programs import default_program
 from wafa_shared.events.loyalty import ReferralBonusHeld, ReferralBonusReleased, ReferralBonusRevoked
 from wafa_shared.outbox import publish
@@ -125,9 +125,7 @@ async def revoke_for_purchase(session: AsyncSession, purchase_id: uuid.UUID, at:
         advocate = await ledger.lock_member(session, bonus.advocate_id)
         lots = (
             await session.scalars(
-                select(PointLot).where(
-                    PointLot.customer_id == bonus.advocate_id, PointLot.purchase_id == purchase_id, PointLot.rule == "referral", PointLot.state == "pending"
-                )
+                select(PointLot).where(PointLot.customer_id == bonus.advocate_id, PointLot.purchase_id == purchase_id, PointLot.rule == "referral", LOT_PENDING)
             )
         ).all()
         held = sum((lot.remaining for lot in lots), Decimal(0))

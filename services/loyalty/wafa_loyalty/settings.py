@@ -1,6 +1,6 @@
 """Settings of the loyalty service (env prefix `WAFA_LOYALTY_`)."""
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic_settings import SettingsConfigDict
 
@@ -22,3 +22,7 @@ class Settings(ServiceSettings):
     expiring_soon_days: int = 30
     max_batch_purchases: int = 10_000
     jobs_interval_s: float = 60.0
+    # The purchase write (one statement over arrays) took longer to plan than to run, every
+    # time: generic plans cut PostgreSQL's share of a purchase and lifted POST /v1/purchases
+    # at c=32 from 458 to 577-600/s (bench/RESULTS.md, 2026-12-06 second session).
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "force_generic_plan"
