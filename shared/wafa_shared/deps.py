@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.auth import Principal, authenticate
 from wafa_shared.lifecycle import Runtime
-from wafa_shared.outbox import OUTBOX_FLAG
 from wafa_shared.pagination import PageParams, page_params
 
 
@@ -25,16 +24,8 @@ async def _runtime_dependency(request: Request) -> Runtime:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed once when the route succeeded, rolled back otherwise."""
-    runtime = get_runtime(request)
-    async with runtime.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-    if session.info.pop(OUTBOX_FLAG, False):
-        runtime.outbox_committed()
+    async with get_runtime(request).transaction() as session:
+        yield session
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]

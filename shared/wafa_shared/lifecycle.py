@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from wafa_shared.db import create_engine
 from wafa_shared.inbox import ConsumerSpec, InboxConsumer
 from wafa_shared.jobs import Job, run_periodically
 from wafa_shared.kafka import all_topics, ensure_topics
-from wafa_shared.outbox import bind_publisher
+from wafa_shared.outbox import OUTBOX_FLAG, bind_publisher
 from wafa_shared.relay import OutboxRelay
 from wafa_shared.settings import ServiceSettings
 from wafa_shared.webhooks.worker import WebhookWorker
@@ -110,6 +111,20 @@ class Runtime:
 
     def outbox_committed(self) -> None:
         self.relay.wake()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session committed once when the block succeeds, rolled back otherwise; a commit
+        that wrote events wakes the relay."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if session.info.pop(OUTBOX_FLAG, False):
+            self.outbox_committed()
 
     async def start(self) -> None:
         s = self.settings

@@ -215,14 +215,11 @@ async def _plan(
     )
     rule_caps = program.rules.get("caps") or {}
     if rule_caps:
-        if caps is None:
-            base = await ledger.capped(session, member.customer_id, "base_spend", earning.base, at, rule_caps)
-            bonus = await ledger.capped(session, member.customer_id, "first_purchase", earning.first_purchase_bonus, at, rule_caps)
-        else:
-            base = caps.capped(member.customer_id, "base_spend", earning.base, at, rule_caps)
-            caps.count(member.customer_id, "base_spend", base, at)
-            bonus = caps.capped(member.customer_id, "first_purchase", earning.first_purchase_bonus, at, rule_caps)
-            caps.count(member.customer_id, "first_purchase", bonus, at)
+        assert caps is not None  # read by record_batch for every program with caps
+        base = caps.capped(member.customer_id, "base_spend", earning.base, at, rule_caps)
+        caps.count(member.customer_id, "base_spend", base, at)
+        bonus = caps.capped(member.customer_id, "first_purchase", earning.first_purchase_bonus, at, rule_caps)
+        caps.count(member.customer_id, "first_purchase", bonus, at)
         earning = Earning(base=base, first_purchase_bonus=bonus, detail={**earning.detail, "capped": str(base + bonus < earning.total)})
     qualifying = {"points": earning.total, "spend": amount, "count": Decimal(1)}[program.qualification_basis]
     repo.add_purchase(
@@ -326,37 +323,6 @@ async def _write_and_upgrade(
     return inserted
 
 
-async def record_purchase(session: AsyncSession, body: PurchaseIn, now: datetime, ctx: Context | None = None) -> tuple[bool, PurchaseOut]:
-    """Record a purchase and earn its points. Returns (created, purchase); created is False when
-    the order was already recorded with the same content. Raises 422 for an unknown customer
-    or a currency that is not the program's, 409 for an order id reused with other content;
-    errors are raised before anything is written.
-
-    Statements: the member locked with the known order (one), all rows, the new balances and
-    the events' outbox rows (one, also reading the tier-qualifying credit); plus the tier
-    change and its event when there is one, and the referral bonus a first purchase releases."""
-    ctx = ctx or Context()
-    member, known, referred = await repo.lock_for_purchase(session, body.customer_id, body.order_id)
-    if member is None or member.erased:
-        raise _unknown_customer(body.customer_id)
-    program, tiers = await ctx.program(session, member.program_id)
-    if body.currency != program.currency:
-        raise _currency_mismatch(program, body.currency)
-    fp, lines_json = _fingerprint_and_lines(body)
-    if known is not None:
-        return False, _replay(known, fp, program)
-    w = repo.Writes()
-    out = await _plan(session, body, member, program, tiers, now, ctx, w, fp, lines_json, None)
-    if await _write_and_upgrade(session, ctx, w, [(member, program, tiers)], now) == 0:
-        # recorded concurrently (for another member) since our read: nothing was written
-        ctx.events = []
-        known = (await repo.known_orders(session, [body.order_id]))[body.order_id]
-        return False, _replay(known, fp, program)
-    if out.first_purchase and referred:
-        await referrals.attach_purchase(session, member.customer_id, out.id, out.occurred_at, program, now)
-    return True, out
-
-
 async def refund(session: AsyncSession, purchase_id: uuid.UUID, body: RefundIn, now: datetime) -> RefundOut:
     """Refund part or all of a purchase: points and qualifying credit fall in proportion to the
     refunded amount (points even if already spent, per the program's negative-balance policy);
@@ -424,9 +390,11 @@ async def get_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Purchas
     return purchase_out(p, program.pending_days if program else 0)
 
 
-async def record_batch(
-    session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None
-) -> list[tuple[int, PurchaseOut | None, dict[str, Any] | None]]:
+Result = tuple[int, PurchaseOut | None, ProblemError | None]
+"""A batch item's outcome: 201 and the purchase, 200 and the first result, or a problem."""
+
+
+async def record_batch(session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None) -> list[Result]:
     """Record many purchases in one transaction with a constant number of statements: the
     members locked in one statement, in id order (concurrent batches cannot deadlock); known
     orders read in one; every purchase, ledger entry, lot, credit and balance written in one;
@@ -436,7 +404,7 @@ async def record_batch(
     writes). A concurrent batch recording the same new order id makes this one fail with 409
     `concurrent-order` (retry it: the repeat is idempotent)."""
     ctx = Context(cache)
-    members = await repo.lock_members(session, [item.customer_id for item in items])
+    members, referees = await repo.lock_members(session, [item.customer_id for item in items])
     known = await repo.known_orders(session, [item.order_id for item in items])
     programs: dict[uuid.UUID, tuple[Program, list[TierDef]]] = {}
     for m in members.values():
@@ -450,7 +418,7 @@ async def record_batch(
         )
         caps = _Caps(dict(zip(keys, await repo.cap_usage(session, keys), strict=True)))
     w = repo.Writes()
-    results: list[tuple[int, PurchaseOut | None, dict[str, Any] | None]] = []
+    results: list[Result] = []
     touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
     new_orders: dict[str, tuple[str, PurchaseOut]] = {}
     first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program]] = []
@@ -482,10 +450,9 @@ async def record_batch(
                 first_purchases.append((member.customer_id, out.id, out.occurred_at, program))
             results.append((201, out, None))
         except ProblemError as err:
-            results.append((err.status, None, err.to_dict()))
+            results.append((err.status, None, err))
     if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
         raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
-    referees = await referrals.awaiting(session, [c for c, _, _, _ in first_purchases])
     for customer_id, purchase_id, at, program in first_purchases:
         if customer_id in referees:
             await referrals.attach_purchase(session, customer_id, purchase_id, at, program, now)

@@ -166,11 +166,3 @@ async def on_rejected(session: AsyncSession, referral_id: uuid.UUID, advocate_id
     if advocate is not None:
         text = reason if not detail else f"{reason}: {detail}"
         ledger.append(session, advocate, "referral_rejected", at, rule="referral", reason=text, detail={"referral_id": str(referral_id), "reason": reason})
-
-
-async def awaiting(session: AsyncSession, referee_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these customers are referees whose bonus awaits their first purchase."""
-    if not referee_ids:
-        return set()
-    stmt = select(ReferralBonus.referee_id).where(ReferralBonus.referee_id.in_(referee_ids), ReferralBonus.state == "awaiting_purchase")
-    return {r for r in (await session.scalars(stmt)).all() if r is not None}

@@ -1,8 +1,8 @@
 """Set-based queries of the purchase path: a constant number of statements per purchase or batch.
 
-- `lock_for_purchase`: the member row locked (`FOR UPDATE`), a known order and whether a referral
-  bonus awaits the member's first purchase, one statement.
-- `lock_members` + `known_orders`: the same for a batch (members locked in id order).
+- `lock_members`: the members locked (`FOR UPDATE`, in id order) and which of them have a
+  referral bonus awaiting their first purchase, one statement; `known_orders`: the orders
+  already recorded, one statement.
 - `write_purchases`: one statement (data-modifying CTEs over `unnest` arrays) that inserts the
   purchases (`ON CONFLICT (order_id) DO NOTHING`), and only if they were inserted: their ledger
   entries, point lots and qualifying credits, and the members' new balances; it also returns
@@ -27,13 +27,11 @@ from wafa_shared.outbox import OUTBOX_INSERT_SQL, outbox_params, outbox_written
 _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
 _PURCHASE = "p.id, p.order_id, p.customer_id, p.amount, p.refunded_amount, p.currency, p.occurred_at, p.points, p.qualifying, p.first_purchase, p.fingerprint"
 
-_LOCK_ONE = DriverSql(
+_LOCK_MANY = DriverSql(
     f"SELECT {_MEMBER}, "
-    "m.purchases = 0 AND EXISTS (SELECT 1 FROM referral_bonuses r WHERE r.referee_id = m.customer_id AND r.state = 'awaiting_purchase'), "
-    f"{_PURCHASE.replace('p.', 'k.')} FROM members m LEFT JOIN purchases k ON k.order_id = :order_id "
-    "WHERE m.customer_id = :customer_id FOR UPDATE OF m"
+    "m.purchases = 0 AND EXISTS (SELECT 1 FROM referral_bonuses r WHERE r.referee_id = m.customer_id AND r.state = 'awaiting_purchase') "
+    "FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE OF m"
 )
-_LOCK_MANY = DriverSql(f"SELECT {_MEMBER} FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE")
 _KNOWN = DriverSql(f"SELECT {_PURCHASE} FROM purchases p WHERE p.order_id = ANY(CAST(:orders AS text[]))")
 
 _WRITE = DriverSql(
@@ -152,20 +150,11 @@ def _member(row: Any) -> MemberState:
     return MemberState(*tuple(row)[:10])
 
 
-async def lock_for_purchase(session: AsyncSession, customer_id: uuid.UUID, order_id: str) -> tuple[MemberState | None, KnownPurchase | None, bool]:
-    """The member locked until the transaction ends, the order if it is already recorded, and
-    whether a referral bonus awaits this member's first purchase."""
-    record = await _LOCK_ONE.fetchrow(session, {"customer_id": customer_id, "order_id": order_id})
-    if record is None:
-        return None, None, False
-    row = tuple(record)
-    return _member(row), (KnownPurchase(*row[11:]) if row[11] is not None else None), bool(row[10])
-
-
-async def lock_members(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, MemberState]:
-    """Lock these members in id order (concurrent batches cannot deadlock)."""
+async def lock_members(session: AsyncSession, ids: list[uuid.UUID]) -> tuple[dict[uuid.UUID, MemberState], set[uuid.UUID]]:
+    """Lock these members in id order (concurrent batches cannot deadlock); also which of them
+    are referees whose referral bonus awaits their first purchase."""
     rows = await _LOCK_MANY.fetch(session, {"ids": sorted(set(ids))})
-    return {r[0]: _member(r) for r in rows}
+    return {r[0]: _member(r) for r in rows}, {r[0] for r in rows if r[10]}
 
 
 async def known_orders(session: AsyncSession, order_ids: list[str]) -> dict[str, KnownPurchase]:

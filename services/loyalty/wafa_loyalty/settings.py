@@ -21,6 +21,9 @@ class Settings(ServiceSettings):
     # "Points expiring soon" on the member view looks this many days ahead.
     expiring_soon_days: int = 30
     max_batch_purchases: int = 10_000
+    # Single purchases are committed in groups (`purchase_queue`): at most this many group
+    # transactions at once; what arrives meanwhile waits for the next group.
+    purchase_lanes: int = 2
     jobs_interval_s: float = 60.0
     # The purchase write (one statement over arrays) took longer to plan than to run, every
     # time: generic plans cut PostgreSQL's share of a purchase and lifted POST /v1/purchases

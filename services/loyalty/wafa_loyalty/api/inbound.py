@@ -41,6 +41,9 @@ async def inbound_purchase(request: Request, session: SessionDep, runtime: Runti
     first, stored = await inbound.claim(session, SOURCE, msg_id)
     if not first:
         return stored
-    _, out = await purchases.record_purchase(session, body, runtime.clock.now(), purchases.Context(program_cache(runtime)))
+    [(_, out, problem)] = await purchases.record_batch(session, [body], runtime.clock.now(), program_cache(runtime))
+    if problem is not None:
+        raise problem
+    assert out is not None
     await inbound.remember(session, SOURCE, msg_id, out)
     return out

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from wafa_loyalty import purchases
+from wafa_loyalty.purchase_queue import PurchaseQueue
 from wafa_loyalty.schemas import BatchIn, BatchItemOut, BatchOut, PurchaseIn, PurchaseOut, RefundIn, RefundOut
 from wafa_shared.auth import Principal, require
 from wafa_shared.deps import RuntimeDep, SessionDep
@@ -25,6 +26,13 @@ def program_cache(runtime: Runtime) -> dict[Any, Any]:
     return cache
 
 
+def purchase_queue(runtime: Runtime) -> PurchaseQueue:
+    queue = runtime.state.get("purchase_queue")
+    if queue is None:
+        queue = runtime.state["purchase_queue"] = PurchaseQueue(runtime, program_cache(runtime), lanes=runtime.settings.purchase_lanes)
+    return queue  # type: ignore[no-any-return]
+
+
 @router.post(
     "",
     status_code=201,
@@ -35,12 +43,16 @@ def program_cache(runtime: Runtime) -> dict[Any, Any]:
         409: {"description": "Order id reused with other content."},
     },
 )
-async def record_purchase(body: PurchaseIn, session: SessionDep, runtime: RuntimeDep) -> Any:
+async def record_purchase(body: PurchaseIn, runtime: RuntimeDep) -> Any:
     """Record a purchase and earn its points (idempotent on `order_id`). Points stay pending
     through the return window. 422 for an unknown customer, an unknown currency or one that is
-    not the program's, and for non-positive quantities or prices."""
-    created, out = await purchases.record_purchase(session, body, runtime.clock.now(), purchases.Context(program_cache(runtime)))
-    return Response(out.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
+    not the program's, and for non-positive quantities or prices. Purchases arriving together
+    are committed together (`purchase_queue`); each answer comes after its commit."""
+    status, out, problem = await purchase_queue(runtime).record(body)
+    if problem is not None:
+        raise problem
+    assert out is not None
+    return Response(out.model_dump_json(), status_code=status, media_type="application/json")
 
 
 @router.post(
@@ -55,7 +67,7 @@ async def record_batch(body: BatchIn, session: SessionDep, runtime: RuntimeDep) 
     if len(body.purchases) > runtime.settings.max_batch_purchases:
         raise ProblemError(413, "batch-too-large", f"At most {runtime.settings.max_batch_purchases} purchases per call.")
     results = await purchases.record_batch(session, body.purchases, runtime.clock.now(), program_cache(runtime))
-    items = [BatchItemOut(index=i, status=status, purchase=out, error=err) for i, (status, out, err) in enumerate(results)]
+    items = [BatchItemOut(index=i, status=status, purchase=out, error=err and err.to_dict()) for i, (status, out, err) in enumerate(results)]
     out = BatchOut(
         created=sum(1 for i in items if i.status == 201),
         replayed=sum(1 for i in items if i.status == 200),

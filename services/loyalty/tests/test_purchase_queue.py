@@ -1,0 +1,72 @@
+"""Single purchases arriving together are committed together (`purchase_queue`), and each
+request still gets exactly its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from loyalty_testkit import T0, D, create_program, enrol, member, purchase_body
+
+from wafa_loyalty import purchases
+from wafa_loyalty.purchase_queue import PurchaseQueue
+from wafa_loyalty.schemas import PurchaseIn
+from wafa_shared.clock import ManualClock
+from wafa_shared.testing.statements import statements
+
+
+def _writes(seen: list[str]) -> int:
+    return sum(1 for s in seen if s.lstrip().startswith("WITH p AS"))
+
+
+async def test_purchases_waiting_together_are_one_transaction_with_their_own_results(wafa_service: Any) -> None:
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc)
+        members = [await enrol(svc) for _ in range(4)]
+        bodies = [PurchaseIn.model_validate(purchase_body(members[i % 4], "10")) for i in range(12)]
+        stranger = PurchaseIn.model_validate(purchase_body(uuid.uuid4(), "10"))
+        queue = PurchaseQueue(svc.runtime, {}, lanes=1)
+        with statements(svc) as seen:
+            results = await asyncio.gather(*(queue.record(b) for b in [*bodies, stranger, bodies[0]]))
+        # the first caller's lane found all fourteen waiting: one group, one write
+        assert _writes(seen) == 1, seen
+        assert [status for status, _, _ in results] == [201] * 12 + [422, 200]
+        assert results[12][2] is not None and results[12][2].slug == "unknown-customer"
+        assert results[13][1] == results[0][1]  # the same order again: its first result
+        for cid in members:
+            assert D((await member(svc, cid))["available"]) == 30  # three purchases of 10 each
+
+
+async def test_a_group_that_fails_as_a_whole_is_retried_item_by_item(wafa_service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = purchases.record_batch
+
+    async def no_groups(session: Any, items: list[PurchaseIn], *args: Any) -> list[purchases.Result]:
+        if len(items) > 1:
+            raise RuntimeError("the group's transaction failed")
+        return await real(session, items, *args)
+
+    monkeypatch.setattr(purchases, "record_batch", no_groups)
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc)
+        cid = await enrol(svc)
+        queue = PurchaseQueue(svc.runtime, {}, lanes=1)
+        bodies = [PurchaseIn.model_validate(purchase_body(cid, "5")) for _ in range(6)]
+        results = await asyncio.gather(*(queue.record(b) for b in bodies))
+        assert [status for status, _, _ in results] == [201] * 6
+        assert D((await member(svc, cid))["available"]) == 30
+
+
+async def test_concurrent_requests_through_the_api(wafa_service: Any) -> None:
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc)
+        cid = await enrol(svc)
+        write = svc.auth("loyalty:write")
+        bodies = [purchase_body(cid, "7") for _ in range(20)]
+        bad = {**purchase_body(cid, "7"), "currency": "USD"}
+        responses = await asyncio.gather(*(svc.client.post("/v1/purchases", json=b, headers=write) for b in [*bodies, bad]))
+        assert [r.status_code for r in responses] == [201] * 20 + [422]
+        assert responses[20].headers["content-type"].startswith("application/problem+json")
+        assert len({r.json()["id"] for r in responses[:20]}) == 20
+        assert D((await member(svc, cid))["available"]) == 140
