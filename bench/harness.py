@@ -202,8 +202,13 @@ def platform_rss_mb(p: Platform) -> int:
 
 def platform_cpu_seconds(p: Platform) -> float:
     """CPU time used so far by the platform's live processes (user + system)."""
+    return cpu_seconds(platform_processes(p))
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """CPU time used so far by these processes (user + system; ended ones count nothing)."""
     total = 0.0
-    for proc in platform_processes(p):
+    for proc in procs:
         try:
             t = proc.cpu_times()
             total += t.user + t.system

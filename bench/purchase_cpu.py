@@ -13,19 +13,8 @@ import argparse
 import asyncio
 
 import psutil
-from harness import admin_headers, platform, postgres_processes, service_url
+from harness import admin_headers, cpu_seconds, platform, postgres_processes, service_url
 from wrk_http import PURCHASE, setup, wrk
-
-
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        try:
-            t = proc.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def main() -> None:
