@@ -32,9 +32,9 @@ def shard_of(key: str | None) -> int:
 # A hot path may run it as a data-modifying CTE of its own statement, with `outbox_params`.
 OUTBOX_INSERT_SQL = (
     "INSERT INTO outbox (event_id, topic, key, shard, type, payload, headers) "
-    "SELECT e, t, k, s, ty, pl::jsonb, CAST(:headers AS jsonb) FROM unnest("
+    "SELECT e, t, k, s, ty, pl::jsonb, hd::jsonb FROM unnest("
     "CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:shards AS smallint[]), "
-    "CAST(:types AS text[]), CAST(:payloads AS text[])) AS u(e, t, k, s, ty, pl)"
+    "CAST(:types AS text[]), CAST(:payloads AS text[]), CAST(:headers AS text[])) AS u(e, t, k, s, ty, pl, hd)"
 )
 _INSERT = DriverSql(OUTBOX_INSERT_SQL)
 
@@ -50,10 +50,11 @@ def bind_publisher(info: dict[str, object], *, source: str, topic_prefix: str) -
     return info
 
 
-async def add_events(session: AsyncSession, events: list[Event]) -> None:
-    """Queue events for publication in the session's transaction (one multi-row insert)."""
+async def add_events(session: AsyncSession, events: list[Event], headers: list[str] | None = None) -> None:
+    """Queue events for publication in the session's transaction (one multi-row insert).
+    `headers`: see `outbox_params`."""
     if events:
-        await _INSERT.execute(session, outbox_params(session, events))
+        await _INSERT.execute(session, outbox_params(session, events, headers))
         outbox_written(session)
 
 
@@ -62,9 +63,16 @@ def outbox_written(session: AsyncSession) -> None:
     session.info[OUTBOX_FLAG] = True
 
 
-def outbox_params(session: AsyncSession, events: list[Event]) -> dict[str, object]:
+def trace_headers() -> str:
+    """The current request's trace headers as an outbox row stores them (JSON)."""
+    return orjson.dumps(context_headers()).decode()
+
+
+def outbox_params(session: AsyncSession, events: list[Event], headers: list[str] | None = None) -> dict[str, object]:
     """The parameters of `OUTBOX_INSERT_SQL` for these events. A caller that runs the insert
-    inside its own statement calls `outbox_written` when rows were written."""
+    inside its own statement calls `outbox_written` when rows were written. `headers`: each
+    event's `trace_headers()`, taken where its request ran (events of several requests written
+    together); by default every event gets the current context's."""
     prefix = str(session.info.get(PREFIX_INFO, ""))
     return {
         "ids": [e.id for e in events],
@@ -73,7 +81,7 @@ def outbox_params(session: AsyncSession, events: list[Event]) -> dict[str, objec
         "shards": [shard_of(e.subject) for e in events],
         "types": [e.type for e in events],
         "payloads": [e.to_json().decode() for e in events],
-        "headers": orjson.dumps(context_headers()).decode(),
+        "headers": headers if headers is not None else [trace_headers()] * len(events),
     }
 
 

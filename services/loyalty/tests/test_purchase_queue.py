@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from loyalty_testkit import T0, D, create_program, enrol, member, purchase_body
+from sqlalchemy import text
 
 from wafa_loyalty import purchases
 from wafa_loyalty.purchase_queue import PurchaseQueue
 from wafa_loyalty.schemas import PurchaseIn
 from wafa_shared.clock import ManualClock
+from wafa_shared.observability import request_id_var
 from wafa_shared.testing.statements import statements
 
 
@@ -70,3 +72,25 @@ async def test_concurrent_requests_through_the_api(wafa_service: Any) -> None:
         assert responses[20].headers["content-type"].startswith("application/problem+json")
         assert len({r.json()["id"] for r in responses[:20]}) == 20
         assert D((await member(svc, cid))["available"]) == 140
+
+
+async def test_each_grouped_purchase_publishes_under_its_own_request(wafa_service: Any) -> None:
+    """The lane runs in the first caller's task; every event still carries its own request's id."""
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, tiers=[{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50"}])
+        members = [await enrol(svc) for _ in range(3)]
+        queue = PurchaseQueue(svc.runtime, {}, lanes=1)
+
+        async def as_request(i: int) -> purchases.Result:
+            request_id_var.set(f"req-{i}")  # this task's own context, as the request middleware does
+            return await queue.record(PurchaseIn.model_validate(purchase_body(members[i % 3], "60")))
+
+        results = await asyncio.gather(*(as_request(i) for i in range(6)))
+        by_purchase = {str(out.id): f"req-{i}" for i, (_, out, _) in enumerate(results) if out is not None}
+        async with svc.runtime.sessions() as session:
+            rows = (await session.execute(text("SELECT type, payload->'data' AS data, headers->>'x-request-id' AS rid FROM outbox"))).all()
+        recorded = {r.data["purchase_id"]: r.rid for r in rows if r.type == "loyalty.purchase.recorded"}
+        assert recorded == by_purchase
+        # one group: each member's upgrade to Gold follows its group's purchases, under the last one's request
+        tiers = {r.data["customer_id"]: r.rid for r in rows if r.type == "loyalty.tier.changed" and r.data["to_tier"] == "Gold"}
+        assert tiers == {str(members[i]): f"req-{i + 3}" for i in range(3)}

@@ -5,7 +5,8 @@ service's and PostgreSQL's time on per-transaction work (session, BEGIN, COMMIT 
 flush, a lock and a write statement each). Requests queue here instead. Up to `lanes` batches
 are written at once; whatever arrives while they are written forms the next batch, recorded
 by `purchases.record_batch` in one transaction. Nothing waits to fill a batch: a request that
-finds a lane free goes at once, alone. Each request gets its own result, after the commit. A
+finds a lane free goes at once, alone. Each request gets its own result, after the commit, and
+its events carry its own trace headers (not those of the request whose task runs the lane). A
 batch that fails as a whole (a concurrent batch took one of its order ids, a database error)
 is retried item by item, each in its own transaction, so one item cannot fail the others.
 """
@@ -18,8 +19,9 @@ from typing import Any
 from wafa_loyalty import purchases
 from wafa_loyalty.schemas import PurchaseIn
 from wafa_shared.lifecycle import Runtime
+from wafa_shared.outbox import trace_headers
 
-Pending = tuple[PurchaseIn, "asyncio.Future[purchases.Result]"]
+Pending = tuple[PurchaseIn, str, "asyncio.Future[purchases.Result]"]  # the purchase, its request's trace headers, its answer
 
 
 class PurchaseQueue:
@@ -35,7 +37,7 @@ class PurchaseQueue:
     async def record(self, body: PurchaseIn) -> purchases.Result:
         """The purchase's result, once the transaction that recorded it has committed."""
         future: asyncio.Future[purchases.Result] = asyncio.get_running_loop().create_future()
-        self.waiting.append((body, future))
+        self.waiting.append((body, trace_headers(), future))
         if self.busy < self.lanes:
             self.busy += 1
             task = asyncio.create_task(self._lane())
@@ -51,7 +53,7 @@ class PurchaseQueue:
                 await self._record(batch)
                 batch = []
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
-            for _, future in batch + self.waiting:
+            for _, _, future in batch + self.waiting:
                 if not future.done():
                     future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("service stopping"))
             self.waiting = []
@@ -61,21 +63,22 @@ class PurchaseQueue:
 
     async def _record(self, batch: list[Pending]) -> None:
         try:
-            results = await self._transaction([body for body, _ in batch])
+            results = await self._transaction(batch)
         except Exception as exc:  # noqa: BLE001 - any failure of the group is retried item by item; a lone item's goes to its request
             if len(batch) == 1:
-                _settle(batch[0][1], exc)
+                _settle(batch[0][2], exc)
                 return
             for pending in batch:
                 await self._record([pending])
             return
-        for (_, future), result in zip(batch, results, strict=True):
+        for (_, _, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
 
-    async def _transaction(self, items: list[PurchaseIn]) -> list[purchases.Result]:
+    async def _transaction(self, batch: list[Pending]) -> list[purchases.Result]:
         async with self.runtime.transaction() as session:
-            return await purchases.record_batch(session, items, self.runtime.clock.now(), self.cache)
+            items, traces = [body for body, _, _ in batch], [trace for _, trace, _ in batch]
+            return await purchases.record_batch(session, items, self.runtime.clock.now(), self.cache, traces)
 
 
 def _settle(future: asyncio.Future[purchases.Result], exc: Exception) -> None:

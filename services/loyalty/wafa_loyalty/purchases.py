@@ -30,7 +30,7 @@ from wafa_loyalty.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
 from wafa_shared.events import Event, EventData, new_event
 from wafa_shared.events.loyalty import LineSummary, PointsEarned, PurchaseRecorded, PurchaseRefunded, TierChanged
 from wafa_shared.money import quantize
-from wafa_shared.outbox import SOURCE_INFO, add_events, publish
+from wafa_shared.outbox import SOURCE_INFO, add_events, publish, trace_headers
 from wafa_shared.problems import ProblemError
 
 PROGRAM_TTL_S = 5.0  # how stale a cached program may be (programs change rarely)
@@ -75,11 +75,16 @@ def purchase_out(p: PurchaseLike, pending_days: int = 0) -> PurchaseOut:
 class Context:
     """What one request or batch shares: programs and tiers (read once; `cache` may carry them
     across requests for `PROGRAM_TTL_S`), and the events it publishes, written to the outbox
-    in one multi-row insert, in order."""
+    in one multi-row insert, in order. Each event keeps the trace headers of the request that
+    caused it (`trace`: the purchase being planned; its member's later tier change too), since
+    one group commit writes the purchases of several requests."""
 
     def __init__(self, cache: dict[uuid.UUID, tuple[float, Program, list[TierDef]]] | None = None) -> None:
         self.cache = cache if cache is not None else {}
         self.events: list[Event] = []
+        self.headers: list[str] = []
+        self.trace: str | None = None
+        self.member_trace: dict[uuid.UUID, str | None] = {}
 
     async def program(self, session: AsyncSession, program_id: uuid.UUID) -> tuple[Program, list[TierDef]]:
         hit = self.cache.get(program_id)
@@ -92,10 +97,15 @@ class Context:
 
     def publish(self, session: AsyncSession, data: EventData, subject: uuid.UUID) -> None:
         self.events.append(new_event(data, source=str(session.info.get(SOURCE_INFO, "loyalty")), subject=subject))
+        self.headers.append(self.trace if self.trace is not None else trace_headers())
+
+    def take_events(self) -> tuple[list[Event], list[str]]:
+        events, headers = self.events, self.headers
+        self.events, self.headers = [], []
+        return events, headers
 
     async def flush_events(self, session: AsyncSession) -> None:
-        await add_events(session, self.events)
-        self.events = []
+        await add_events(session, *self.take_events())
 
 
 def _unknown_customer(customer_id: uuid.UUID) -> ProblemError:
@@ -298,15 +308,16 @@ async def _write_and_upgrade(
     at once when the window's credit reaches a higher tier). Returns how many purchases were
     inserted; when that is not all of them nothing was written and no event is queued."""
     checks = [(m, p, t, *_window(p, now)) for m, p, t in touched if next_tier(m.tier_rank, t) is not None]
-    planned, ctx.events = ctx.events, []
-    inserted, before = await repo.write_purchases(session, w, [m for m, _, _ in touched], [(m.customer_id, s, e) for m, _, _, s, e in checks], planned)
+    planned, headers = ctx.take_events()
+    windows = [(m.customer_id, s, e) for m, _, _, s, e in checks]
+    inserted, before = await repo.write_purchases(session, w, [m for m, _, _ in touched], windows, planned, headers)
     if inserted != w.count:
         return inserted
     new_credit: dict[uuid.UUID, list[tuple[datetime, Decimal]]] = {}
     for cid, at, amount in zip(w.credits["c_customer"], w.credits["c_at"], w.credits["c_amount"], strict=True):
         new_credit.setdefault(cid, []).append((at, amount))
     upgrades: list[tuple[uuid.UUID, str, int, datetime, datetime]] = []
-    tier_events: list[tuple[EventData, uuid.UUID]] = []
+    tier_events: list[tuple[EventData, uuid.UUID]] = []  # each published under its member's last purchase's trace
     for (member, program, tiers, start, end), credit in zip(checks, before, strict=True):
         credit += sum((amount for at, amount in new_credit.get(member.customer_id, []) if start <= at < end), Decimal(0))
         best = tier_for(credit, tiers)
@@ -318,6 +329,7 @@ async def _write_and_upgrade(
             upgrades.append((member.customer_id, best.name, best.rank, now, review_at(program.qualification_period, now, program.downgrade_grace_days)))
     await repo.set_tiers(session, upgrades)
     for data, subject in tier_events:
+        ctx.trace = ctx.member_trace.get(subject)
         ctx.publish(session, data, subject)
     await ctx.flush_events(session)
     return inserted
@@ -394,7 +406,9 @@ Result = tuple[int, PurchaseOut | None, ProblemError | None]
 """A batch item's outcome: 201 and the purchase, 200 and the first result, or a problem."""
 
 
-async def record_batch(session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None) -> list[Result]:
+async def record_batch(
+    session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None, traces: list[str] | None = None
+) -> list[Result]:
     """Record many purchases in one transaction with a constant number of statements: the
     members locked in one statement, in id order (concurrent batches cannot deadlock); known
     orders read in one; every purchase, ledger entry, lot, credit and balance written in one;
@@ -422,7 +436,8 @@ async def record_batch(session: AsyncSession, items: list[PurchaseIn], now: date
     touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
     new_orders: dict[str, tuple[str, PurchaseOut]] = {}
     first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program]] = []
-    for item in items:
+    for i, item in enumerate(items):
+        ctx.trace = traces[i] if traces is not None else None
         try:
             member = members.get(item.customer_id)
             if member is None or member.erased:
@@ -446,6 +461,7 @@ async def record_batch(session: AsyncSession, items: list[PurchaseIn], now: date
             out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
             new_orders[item.order_id] = (fp, out)
             touched[member.customer_id] = (member, program, tiers)
+            ctx.member_trace[member.customer_id] = ctx.trace
             if out.first_purchase:
                 first_purchases.append((member.customer_id, out.id, out.occurred_at, program))
             results.append((201, out, None))

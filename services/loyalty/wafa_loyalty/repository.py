@@ -227,13 +227,18 @@ def add_credit(w: Writes, *values: Any) -> None:
 
 
 async def write_purchases(
-    session: AsyncSession, w: Writes, members: list[MemberState], windows: list[tuple[uuid.UUID, datetime, datetime]], events: list[Event]
+    session: AsyncSession,
+    w: Writes,
+    members: list[MemberState],
+    windows: list[tuple[uuid.UUID, datetime, datetime]],
+    events: list[Event],
+    headers: list[str],
 ) -> tuple[int, list[Decimal]]:
     """Write everything in one statement, the purchases' events in the outbox included (a
     round trip fewer per purchase). Returns how many purchases were inserted (the others'
     order ids were recorded concurrently: then nothing else was written) and the qualifying
     credit of each `windows` entry before this statement."""
-    params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, **outbox_params(session, events), "n": w.count}
+    params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, **outbox_params(session, events, headers), "n": w.count}
     params.update(
         m_customer=[m.customer_id for m in members],
         m_available=[m.available for m in members],
