@@ -74,6 +74,7 @@ def outbox_params(session: AsyncSession, events: list[Event], headers: list[str]
     event's `trace_headers()`, taken where its request ran (events of several requests written
     together); by default every event gets the current context's."""
     prefix = str(session.info.get(PREFIX_INFO, ""))
+    assert headers is None or len(headers) == len(events)
     return {
         "ids": [e.id for e in events],
         "topics": [prefix + CATALOG.schema(e.type, e.dataversion).topic for e in events],

@@ -26,19 +26,20 @@ def _writes(seen: list[str]) -> int:
 async def test_purchases_waiting_together_are_one_transaction_with_their_own_results(wafa_service: Any) -> None:
     async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
         await create_program(svc)
-        members = [await enrol(svc) for _ in range(4)]
-        bodies = [PurchaseIn.model_validate(purchase_body(members[i % 4], "10")) for i in range(12)]
+        members = [await enrol(svc) for _ in range(12)]
+        bodies = [PurchaseIn.model_validate(purchase_body(members[i], "10")) for i in range(12)]
         stranger = PurchaseIn.model_validate(purchase_body(uuid.uuid4(), "10"))
         queue = PurchaseQueue(svc.runtime, {}, lanes=1)
         with statements(svc) as seen:
             results = await asyncio.gather(*(queue.record(b) for b in [*bodies, stranger, bodies[0]]))
-        # the first caller's lane found all fourteen waiting: one group, one write
+        # the first caller's lane found all fourteen waiting: one group (one write) of a purchase per
+        # customer, then the repeated order alone (a replay: no write)
         assert _writes(seen) == 1, seen
         assert [status for status, _, _ in results] == [201] * 12 + [422, 200]
         assert results[12][2] is not None and results[12][2].slug == "unknown-customer"
         assert results[13][1] == results[0][1]  # the same order again: its first result
         for cid in members:
-            assert D((await member(svc, cid))["available"]) == 30  # three purchases of 10 each
+            assert D((await member(svc, cid))["available"]) == 10
 
 
 async def test_a_group_that_fails_as_a_whole_is_retried_item_by_item(wafa_service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,12 +53,12 @@ async def test_a_group_that_fails_as_a_whole_is_retried_item_by_item(wafa_servic
     monkeypatch.setattr(purchases, "record_batch", no_groups)
     async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
         await create_program(svc)
-        cid = await enrol(svc)
+        members = [await enrol(svc) for _ in range(6)]
         queue = PurchaseQueue(svc.runtime, {}, lanes=1)
-        bodies = [PurchaseIn.model_validate(purchase_body(cid, "5")) for _ in range(6)]
-        results = await asyncio.gather(*(queue.record(b) for b in bodies))
+        results = await asyncio.gather(*(queue.record(PurchaseIn.model_validate(purchase_body(cid, "5"))) for cid in members))
         assert [status for status, _, _ in results] == [201] * 6
-        assert D((await member(svc, cid))["available"]) == 30
+        for cid in members:
+            assert D((await member(svc, cid))["available"]) == 5
 
 
 async def test_concurrent_requests_through_the_api(wafa_service: Any) -> None:
@@ -91,6 +92,17 @@ async def test_each_grouped_purchase_publishes_under_its_own_request(wafa_servic
             rows = (await session.execute(text("SELECT type, payload->'data' AS data, headers->>'x-request-id' AS rid FROM outbox"))).all()
         recorded = {r.data["purchase_id"]: r.rid for r in rows if r.type == "loyalty.purchase.recorded"}
         assert recorded == by_purchase
-        # one group: each member's upgrade to Gold follows its group's purchases, under the last one's request
+        # each member's upgrade to Gold follows its first purchase (the first group), under that request
         tiers = {r.data["customer_id"]: r.rid for r in rows if r.type == "loyalty.tier.changed" and r.data["to_tier"] == "Gold"}
-        assert tiers == {str(members[i]): f"req-{i + 3}" for i in range(3)}
+        assert tiers == {str(members[i]): f"req-{i}" for i in range(3)}
+
+
+async def test_a_members_purchases_waiting_together_earn_as_one_after_the_other(wafa_service: Any) -> None:
+    """One purchase per customer per group: the second is recorded after the first's upgrade."""
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, tiers=[{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50", "earn_multiplier": "1.5"}])
+        cid = await enrol(svc)
+        queue = PurchaseQueue(svc.runtime, {}, lanes=1)
+        results = await asyncio.gather(*(queue.record(PurchaseIn.model_validate(purchase_body(cid, "60"))) for _ in range(2)))
+        assert [(status, out.points if out else None) for status, out, _ in results] == [(201, D(60)), (201, D(90))]
+        assert (await member(svc, cid))["tier"] == "Gold"

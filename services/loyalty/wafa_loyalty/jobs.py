@@ -41,7 +41,15 @@ async def mature_points(runtime: Runtime) -> dict[str, Any]:
     while True:
         async with runtime.sessions() as session:
             due = (
-                (await session.execute(select(PointLot.customer_id).where(LOT_PENDING, PointLot.matures_at <= now).group_by(PointLot.customer_id).limit(CHUNK)))
+                (
+                    await session.execute(
+                        select(PointLot.customer_id)
+                        .where(LOT_PENDING, PointLot.matures_at <= now)
+                        .group_by(PointLot.customer_id)
+                        .order_by(PointLot.customer_id)  # locked in id order, as purchase groups lock: no deadlock
+                        .limit(CHUNK)
+                    )
+                )
                 .scalars()
                 .all()
             )
@@ -86,7 +94,8 @@ async def expire_points(runtime: Runtime) -> dict[str, Any]:
                         .join(Member, Member.customer_id == PointLot.customer_id)
                         .where(Member.program_id == program.id, Member.last_activity_at <= cutoff, PointLot.state == "available", LOT_OPEN)
                     )
-                due: list[uuid.UUID] = list((await session.execute(q.group_by(PointLot.customer_id).limit(CHUNK))).scalars().all())
+                q = q.group_by(PointLot.customer_id).order_by(PointLot.customer_id).limit(CHUNK)  # id order, as purchase groups lock
+                due: list[uuid.UUID] = list((await session.execute(q)).scalars().all())
                 if not due:
                     break
                 for customer_id in due:

@@ -4,8 +4,10 @@ Why: at 32 concurrent `POST /v1/purchases`, a transaction per purchase spent mos
 service's and PostgreSQL's time on per-transaction work (session, BEGIN, COMMIT and its WAL
 flush, a lock and a write statement each). Requests queue here instead. Up to `lanes` batches
 are written at once; whatever arrives while they are written forms the next batch, recorded
-by `purchases.record_batch` in one transaction. Nothing waits to fill a batch: a request that
-finds a lane free goes at once, alone. Each request gets its own result, after the commit, and
+by `purchases.record_batch` in one transaction. A group holds one purchase per customer (a
+member's next purchase waits for the next group), so each earns as it would alone: at the
+tier the purchase before it reached. Nothing waits to fill a group: a request that finds a
+lane free goes at once, alone. Each request gets its own result, after the commit, and
 its events carry its own trace headers (not those of the request whose task runs the lane). A
 batch that fails as a whole (a concurrent batch took one of its order ids, a database error)
 is retried item by item, each in its own transaction, so one item cannot fail the others.
@@ -14,12 +16,17 @@ is retried item by item, each in its own transaction, so one item cannot fail th
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from wafa_loyalty import purchases
 from wafa_loyalty.schemas import PurchaseIn
 from wafa_shared.lifecycle import Runtime
+from wafa_shared.observability import request_id_var, traceparent_var
 from wafa_shared.outbox import trace_headers
+from wafa_shared.problems import ProblemError
+
+log = logging.getLogger("wafa.loyalty.purchase_queue")
 
 Pending = tuple[PurchaseIn, str, "asyncio.Future[purchases.Result]"]  # the purchase, its request's trace headers, its answer
 
@@ -45,11 +52,30 @@ class PurchaseQueue:
             task.add_done_callback(self.tasks.discard)
         return await future
 
+    def _next_group(self) -> list[Pending]:
+        """The oldest waiting purchase of each customer, up to `max_batch`, in arrival order."""
+        group: list[Pending] = []
+        later: list[Pending] = []
+        customers: set[Any] = set()
+        for pending in self.waiting:
+            customer = pending[0].customer_id
+            if customer in customers or len(group) >= self.max_batch:
+                later.append(pending)
+            else:
+                customers.add(customer)
+                group.append(pending)
+        self.waiting = later
+        return group
+
     async def _lane(self) -> None:
+        # The lane's task copied the context of the request that started it: its events carry
+        # their own requests' headers (`traces`), and its logs name no request.
+        request_id_var.set(None)
+        traceparent_var.set(None)
         batch: list[Pending] = []
         try:
             while self.waiting:
-                batch, self.waiting = self.waiting[: self.max_batch], self.waiting[self.max_batch :]
+                batch = self._next_group()
                 await self._record(batch)
                 batch = []
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
@@ -61,15 +87,18 @@ class PurchaseQueue:
         finally:
             self.busy -= 1
 
-    async def _record(self, batch: list[Pending]) -> None:
+    async def _record(self, batch: list[Pending], retried: bool = False) -> None:
         try:
             results = await self._transaction(batch)
         except Exception as exc:  # noqa: BLE001 - any failure of the group is retried item by item; a lone item's goes to its request
-            if len(batch) == 1:
+            if len(batch) > 1:
+                log.warning("purchase group failed; recording its purchases one by one", extra={"size": len(batch), "error": repr(exc)})
+                for pending in batch:
+                    await self._record([pending])
+            elif isinstance(exc, ProblemError) and exc.slug == "concurrent-order" and not retried:
+                await self._record(batch, retried=True)  # another lane recorded this order id: now a replay
+            else:
                 _settle(batch[0][2], exc)
-                return
-            for pending in batch:
-                await self._record([pending])
             return
         for (_, _, future), result in zip(batch, results, strict=True):
             if not future.done():
