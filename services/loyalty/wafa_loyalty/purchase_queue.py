@@ -2,14 +2,14 @@
 
 Why: at 32 concurrent `POST /v1/purchases`, a transaction per purchase spent most of the
 service's and PostgreSQL's time on per-transaction work (session, BEGIN, COMMIT and its WAL
-flush, a lock and a write statement each). Requests queue here instead. Up to `lanes` batches
-are written at once; whatever arrives while they are written forms the next batch, recorded
+flush, a lock and a write statement each). Requests queue here instead. Up to `lanes` groups
+are written at once; whatever arrives while they are written forms the next group, recorded
 by `purchases.record_batch` in one transaction. A group holds one purchase per customer (a
 member's next purchase waits for the next group), so each earns as it would alone: at the
 tier the purchase before it reached. Nothing waits to fill a group: a request that finds a
 lane free goes at once, alone. Each request gets its own result, after the commit, and
 its events carry its own trace headers (not those of the request whose task runs the lane). A
-batch that fails as a whole (a concurrent batch took one of its order ids, a database error)
+group that fails as a whole (a concurrent group took one of its order ids, a database error)
 is retried item by item, each in its own transaction, so one item cannot fail the others.
 """
 
