@@ -187,3 +187,34 @@ async def test_two_dispatchers_running_at_once_never_contact_a_customer_beyond_t
         assert sorted(t["status"] for t in items) == ["sent"] + ["skipped"] * 5
         assert {t["reason"] for t in items if t["status"] == "skipped"} == {"fatigue:max-per-30d"}  # no room within their 7-day window
         assert len(sink.received) == 1
+
+
+async def test_dispatchers_creating_tasks_at_once_assign_them_without_deadlock(wafa_service) -> None:
+    """Tasks for customers owned by different team members, made by three dispatchers at once
+    in small batches: each batch locks the members it counts in name order, so none deadlocks."""
+    import asyncio
+
+    from wafa_touch.dispatch import run_dispatch as dispatch_job
+
+    clock = ManualClock(T0)
+    async with wafa_service("touch-scheduler", clock=clock, dispatch_batch_size=3) as svc:
+        for name in ("amal", "khalid", "noura"):
+            await svc.client.put(f"/v1/team-members/{name}", json={"active": True}, headers=svc.auth("touches:write"))
+        call = {"key": "call", "channel": "phone", "content_key": "check-in-call", "sla_hours": 24, "timing": {"kind": "after_event", "offset_hours": 1}}
+        pid = (await svc.client.post("/v1/plans", json={"key": "calls", "name": "Calls", "touches": [call]}, headers=svc.auth())).json()["id"]
+        owners = {uuid.uuid4(): ("khalid", "noura", None)[i % 3] for i in range(18)}
+        for cid, owner in owners.items():
+            await register(svc, cid, T0, owner=owner)
+        for cid in owners:
+            await wait_profile(svc, cid, 5)
+            assert (await svc.client.post(f"/v1/plans/{pid}/enrolments", json={"customer_id": str(cid)}, headers=svc.auth())).status_code == 201
+        clock.advance(timedelta(hours=1))
+        await asyncio.gather(*(dispatch_job(svc.runtime) for _ in range(3)))
+        tasks = (await svc.client.get("/v1/tasks", params={"limit": 100}, headers=svc.auth())).json()["items"]
+        assert len(tasks) == 18
+        assignee = {uuid.UUID(t["customer_id"]): t["assignee"] for t in tasks}
+        assert all(assignee[cid] == owner for cid, owner in owners.items() if owner)
+        assert {assignee[cid] for cid, owner in owners.items() if not owner} <= {"amal", "khalid", "noura"}
+        team = (await svc.client.get("/v1/team-members", headers=svc.auth())).json()
+        counted = {m["name"]: m["assigned_count"] for m in team}
+        assert counted == {name: sum(1 for a in assignee.values() if a == name) for name in counted}

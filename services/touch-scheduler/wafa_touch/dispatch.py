@@ -64,6 +64,9 @@ class DecideStats:
         return self.sent + self.tasks + self.postponed + self.skipped
 
 
+ForTask = tuple[Touch, CustomerProfile | None, str]  # the touch, its customer, the task channel
+
+
 async def decide_due(
     session: AsyncSession, now: datetime, *, limit: int, default_tz: str, default_assignee: str, customer_ids: list[uuid.UUID] | None = None
 ) -> DecideStats:
@@ -85,7 +88,7 @@ async def decide_due(
     resets = repo.next_month_start(now)
     updates: list[dict[str, Any]] = []
     events: list[tuple[Any, object]] = []
-    tasks: list[dict[str, Any]] = []
+    for_tasks: list[ForTask] = []
     # Service recovery before personal before newsletters; then oldest first.
     for t in sorted(due, key=lambda t: (str(t.customer_id), -t.priority, t.due_at)):
         profile = profiles.get(t.customer_id)
@@ -115,26 +118,17 @@ async def decide_due(
                 spent[plan.id] = spent.get(plan.id, Decimal("0")) + t.cost
             if d.channel in TASK_CHANNELS:
                 stats.tasks += 1
-                task = await new_task(session, t, profile, now, default_assignee)
-                tasks.append(task)
+                for_tasks.append((t, profile, d.channel))
                 updates.append({"id": t.id, "status": "task", "sent_at": now, "channel": d.channel})
-                events.append(
-                    (
-                        TaskAssigned(
-                            touch_id=t.id,
-                            customer_id=t.customer_id,
-                            plan_id=t.plan_id,
-                            channel=d.channel,
-                            task_id=task["id"],
-                            assignee=task["assignee"],
-                            due_at=task["due_at"],
-                        ),
-                        t.customer_id,
-                    )
-                )
             else:
                 stats.sent += 1
                 updates.append({"id": t.id, "status": "dispatching", "sent_at": now, "channel": d.channel, "next_attempt_at": now})
+    tasks = await new_tasks(session, for_tasks, now, default_assignee)
+    for task, (t, _, channel) in zip(tasks, for_tasks, strict=True):
+        assigned = TaskAssigned(
+            touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=channel, task_id=task["id"], assignee=task["assignee"], due_at=task["due_at"]
+        )
+        events.append((assigned, t.customer_id))
     await repo.bulk_update_touches(session, updates)
     if tasks:
         await session.execute(insert(Task), tasks)
@@ -142,27 +136,31 @@ async def decide_due(
     return stats
 
 
-async def new_task(session: AsyncSession, touch: Touch, profile: CustomerProfile | None, now: datetime, default_assignee: str) -> dict[str, Any]:
-    """The task row for a phone/letter/card touch: the customer's owner if they have one, else
+async def new_tasks(
+    session: AsyncSession, touches: list[tuple[Touch, CustomerProfile | None, str]], now: datetime, default_assignee: str
+) -> list[dict[str, Any]]:
+    """The task rows for phone/letter/card touches: the customer's owner if they have one, else
     round robin over active team members; due after the touch's SLA."""
-    assignee = profile.owner if profile is not None and profile.owner else None
-    if assignee is not None:
-        await repo.count_assignment(session, assignee)
-    else:
-        assignee = await repo.next_assignee(session) or default_assignee
-    return {
-        "id": uuid.uuid4(),
-        "touch_id": touch.id,
-        "customer_id": touch.customer_id,
-        "kind": touch.channel,
-        "assignee": assignee,
-        "status": "open",
-        "due_at": now + timedelta(hours=touch.sla_hours),
-        "outcome": None,
-        "notes": None,
-        "completed_at": None,
-        "created_at": now,
-    }
+    if not touches:
+        return []
+    owners = [p.owner if p is not None and p.owner else None for _, p, _ in touches]
+    assignees = await repo.assign(session, owners)
+    return [
+        {
+            "id": uuid.uuid4(),
+            "touch_id": t.id,
+            "customer_id": t.customer_id,
+            "kind": channel,
+            "assignee": assignee or default_assignee,
+            "status": "open",
+            "due_at": now + timedelta(hours=t.sla_hours),
+            "outcome": None,
+            "notes": None,
+            "completed_at": None,
+            "created_at": now,
+        }
+        for (t, _, channel), assignee in zip(touches, assignees, strict=True)
+    ]
 
 
 def message_body(t: Touch, profile: CustomerProfile | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
 from wafa_shared.db import driver
-from wafa_touch.models import AnnounceHorizon, ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, TeamMember, Touch
+from wafa_touch.models import AnnounceHorizon, ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, Touch
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
 
@@ -266,23 +266,33 @@ async def bulk_update_touches(session: AsyncSession, rows: list[dict[str, Any]])
         await session.execute(update(Touch), group)
 
 
-async def next_assignee(session: AsyncSession) -> str | None:
-    """Round robin: the active member with the fewest assignments so far (ties by name), counted
-    in the same statement so concurrent dispatchers never pick from a stale count."""
-    pick = (
-        select(TeamMember.name)
-        .where(TeamMember.active.is_(True))
-        .order_by(TeamMember.assigned_count, TeamMember.name)
-        .limit(1)
-        .with_for_update()
-        .scalar_subquery()
-    )
-    stmt = update(TeamMember).where(TeamMember.name == pick).values(assigned_count=TeamMember.assigned_count + 1).returning(TeamMember.name)
-    return (await session.execute(stmt)).scalar_one_or_none()
+_LOCK_TEAM = text("SELECT name, active, assigned_count FROM team_members WHERE active OR name = ANY(:owners) ORDER BY name FOR UPDATE")
+_COUNT_ASSIGNMENTS = text(
+    "UPDATE team_members m SET assigned_count = m.assigned_count + a.n "
+    "FROM unnest(CAST(:names AS text[]), CAST(:counts AS bigint[])) AS a(name, n) WHERE m.name = a.name"
+)
 
 
-async def count_assignment(session: AsyncSession, name: str) -> None:
-    await session.execute(update(TeamMember).where(TeamMember.name == name).values(assigned_count=TeamMember.assigned_count + 1))
+async def assign(session: AsyncSession, owners: list[str | None]) -> list[str | None]:
+    """One assignee per new task: its customer's owner, else round robin (the active member with
+    the fewest assignments so far, ties by name). The members are locked in name order and
+    counted in one statement, so concurrent dispatchers neither deadlock nor pick from a stale
+    count. None where there is neither an owner nor an active member."""
+    named = sorted({o for o in owners if o})
+    rows = (await session.execute(_LOCK_TEAM, {"owners": named})).all()
+    counts = {r.name: r.assigned_count for r in rows}
+    active = [r.name for r in rows if r.active]
+    added: dict[str, int] = {}
+    picked: list[str | None] = []
+    for owner in owners:
+        name = owner or (min(active, key=lambda n: (counts[n], n)) if active else None)
+        if name is not None and name in counts:
+            counts[name] += 1
+            added[name] = added.get(name, 0) + 1
+        picked.append(name)
+    if added:
+        await session.execute(_COUNT_ASSIGNMENTS, {"names": list(added), "counts": list(added.values())})
+    return picked
 
 
 async def endpoints(session: AsyncSession) -> dict[str, ChannelEndpoint]:
