@@ -231,3 +231,27 @@ async def test_lead_converted_after_the_referees_purchase_holds_the_bonus_from_t
         [bonus] = await eventually(held)  # type: ignore[misc]
         assert (bonus["purchase_id"], bonus["release_at"][:10]) == (p["id"], "2026-03-24")
         assert D((await member(svc, advocate))["pending"]) == 300
+
+
+async def test_a_referees_purchase_locks_the_advocate_with_the_buyers_in_id_order(wafa_service: Any) -> None:
+    """The bonus credits the advocate: locking it later, out of id order, could deadlock with a
+    concurrent group that holds the advocate and waits for the referee."""
+    import asyncpg
+    import pytest
+
+    from wafa_loyalty import repository as repo
+    from wafa_shared.migrations import asyncpg_dsn
+
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, rules={"referral_bonus": "500"})
+        advocate, referee = await enrol(svc), await enrol(svc)
+        await _referral(svc, advocate, referee)
+        async with svc.runtime.sessions() as session, session.begin():
+            members, referees = await repo.lock_members(session, [referee])
+            assert set(members) == {advocate, referee} and referees == {referee}
+            other = await asyncpg.connect(asyncpg_dsn(svc.settings.database_url))
+            try:
+                with pytest.raises(asyncpg.LockNotAvailableError):
+                    await other.execute("SELECT 1 FROM members WHERE customer_id = $1 FOR UPDATE NOWAIT", advocate)
+            finally:
+                await other.close()

@@ -53,3 +53,15 @@ def test_a_bound_zero_would_miss_the_index() -> None:
     """Why LOT_OPEN exists: SQLAlchemy binds a plain 0, which the generic plan cannot match."""
     assert "$" in _numbered(select(PointLot).where(PointLot.remaining > 0)).split("WHERE")[1]
     assert "$" not in _numbered(select(PointLot).where(LOT_OPEN)).split("WHERE")[1]
+
+
+async def test_locking_a_groups_members_and_their_advocates_reads_the_primary_key(wafa_service: Any) -> None:
+    """The advocates join the locked set through an array (an OR with a subquery would scan
+    every member on each purchase)."""
+    from wafa_loyalty.repository import _LOCK_MANY
+
+    async with wafa_service("loyalty") as svc, svc.runtime.sessions() as session:
+        conn = await driver(session)
+        await conn.execute(f"SET LOCAL enable_seqscan = off; PREPARE lock_many AS {_LOCK_MANY.sql}")
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE lock_many({', '.join(['NULL'] * len(_LOCK_MANY.names))})"))
+        assert "Seq Scan" not in plan and "pk_members" in plan and "ix_referral_bonuses_referee_id" in plan, plan

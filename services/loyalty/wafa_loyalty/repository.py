@@ -28,9 +28,11 @@ _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.ava
 _PURCHASE = "p.id, p.order_id, p.customer_id, p.amount, p.refunded_amount, p.currency, p.occurred_at, p.points, p.qualifying, p.first_purchase, p.fingerprint"
 
 _LOCK_MANY = DriverSql(
-    f"SELECT {_MEMBER}, "
-    "m.purchases = 0 AND EXISTS (SELECT 1 FROM referral_bonuses r WHERE r.referee_id = m.customer_id AND r.state = 'awaiting_purchase') "
-    "FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[])) ORDER BY m.customer_id FOR UPDATE OF m"
+    "WITH awaiting AS (SELECT r.referee_id, r.advocate_id FROM referral_bonuses r "
+    "WHERE r.referee_id = ANY(CAST(:ids AS uuid[])) AND r.state = 'awaiting_purchase') "
+    f"SELECT {_MEMBER}, m.purchases = 0 AND m.customer_id IN (SELECT referee_id FROM awaiting) "
+    "FROM members m WHERE m.customer_id = ANY(CAST(:ids AS uuid[]) || ARRAY(SELECT advocate_id FROM awaiting)) "
+    "ORDER BY m.customer_id FOR UPDATE OF m"
 )
 _KNOWN = DriverSql(f"SELECT {_PURCHASE} FROM purchases p WHERE p.order_id = ANY(CAST(:orders AS text[]))")
 
@@ -151,8 +153,9 @@ def _member(row: Any) -> MemberState:
 
 
 async def lock_members(session: AsyncSession, ids: list[uuid.UUID]) -> tuple[dict[uuid.UUID, MemberState], set[uuid.UUID]]:
-    """Lock these members in id order (concurrent batches cannot deadlock); also which of them
-    are referees whose referral bonus awaits their first purchase."""
+    """Lock these members, and the advocates whose referral bonus awaits one of them, in id
+    order (so concurrent batches cannot deadlock: a first purchase credits its advocate); also
+    which of them are referees whose referral bonus awaits their first purchase."""
     rows = await _LOCK_MANY.fetch(session, {"ids": sorted(set(ids))})
     return {r[0]: _member(r) for r in rows}, {r[0] for r in rows if r[10]}
 
