@@ -22,7 +22,7 @@ class OutboxRow(PlatformBase):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # generated, never looked up: no index
     topic: Mapped[str] = mapped_column(String(200))
     key: Mapped[str | None] = mapped_column(String(200))
     shard: Mapped[int] = mapped_column(SmallInteger)
