@@ -217,6 +217,17 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
     return total
 
 
+def cpu_snapshot(procs: list[psutil.Process]) -> dict[int, float]:
+    """CPU time so far per process id, for `cpu_used` (which also counts processes started since)."""
+    return {proc.pid: cpu_seconds([proc]) for proc in procs}
+
+
+def cpu_used(before: dict[int, float], procs: list[psutil.Process]) -> float:
+    """CPU time these processes used since `before`; one started since counts from its start
+    (a pool that opens a connection mid-run starts a new PostgreSQL backend)."""
+    return sum(cpu_seconds([proc]) - before.get(proc.pid, 0.0) for proc in procs)
+
+
 def postgres_rss(pg: EmbeddedPostgres) -> int:
     """Bytes resident in this PostgreSQL's processes only (other benchmarks may run beside it)."""
     return sum(pss(x) for x in postgres_processes(pg))

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 
 import psutil
-from harness import admin_headers, cpu_seconds, platform, postgres_processes, service_url
+from harness import admin_headers, cpu_snapshot, cpu_used, platform, postgres_processes, service_url
 from wrk_http import PURCHASE, setup, wrk
 
 
@@ -34,12 +34,12 @@ def main() -> None:
             "postgres": lambda: postgres_processes(p.pg),  # type: ignore[arg-type]
             "broker": lambda: [psutil.Process(p.broker.proc.pid)],  # type: ignore[union-attr]
         }
-        before = {name: cpu_seconds(procs()) for name, procs in sides.items()}
+        before = {name: cpu_snapshot(procs()) for name, procs in sides.items()}
         result = wrk(url, PURCHASE, members, token, args.seconds, args.connections)
-        after = {name: cpu_seconds(procs()) for name, procs in sides.items()}
+        used = {name: cpu_used(before[name], procs()) for name, procs in sides.items()}
     n = result["per_s"] * args.seconds
     print(f"POST /v1/purchases c={args.connections}: {result['per_s']:.0f}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, errors {result['errors']}")
-    print("CPU per purchase: " + ", ".join(f"{name} {1e6 * (after[name] - before[name]) / n:.0f} µs" for name in sides))
+    print("CPU per purchase: " + ", ".join(f"{name} {1e6 * used[name] / n:.0f} µs" for name in sides))
 
 
 if __name__ == "__main__":

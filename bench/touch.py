@@ -37,7 +37,8 @@ from typing import Any
 
 import httpx
 import orjson
-from harness import remove_home
+import psutil
+from harness import cpu_snapshot, cpu_used, postgres_processes, remove_home
 from sqlalchemy import text
 
 from wafa_shared.clock import ManualClock
@@ -105,7 +106,7 @@ async def seed_profiles(sessions: Any, n: int) -> list[uuid.UUID]:
     return ids
 
 
-async def bench_materialise(runtime: Any, n: int, chunk: int, streams: int) -> dict[str, Any]:
+async def bench_materialise(runtime: Any, n: int, chunk: int, streams: int, pg: EmbeddedPostgres) -> dict[str, Any]:
     ids = await seed_profiles(runtime.sessions, n)
     async with runtime.sessions() as s:
         plan = await repo.plan_by_key(s, "client-for-life")
@@ -129,9 +130,11 @@ async def bench_materialise(runtime: Any, n: int, chunk: int, streams: int) -> d
                 touches += sum(r.touches for r in results)
                 await s.commit()
 
-    start = time.perf_counter()
+    me = [psutil.Process()]
+    start, cpu0 = time.perf_counter(), (cpu_snapshot(me), cpu_snapshot(postgres_processes(pg)))
     await asyncio.gather(*(stream(k) for k in range(streams)))
     seconds = time.perf_counter() - start
+    cpu = (cpu_used(cpu0[0], me), cpu_used(cpu0[1], postgres_processes(pg)))
     # The look-ahead job after materialisation, over a 30-day window (what it publishes over a month).
     runtime.settings.announce_window_days = 30
     a0 = time.perf_counter()
@@ -155,6 +158,7 @@ async def bench_materialise(runtime: Any, n: int, chunk: int, streams: int) -> d
         "seconds": round(seconds, 2),
         "enrolments_per_s": round(n / seconds),
         "touches_per_s": round(touches / seconds),
+        "cpu_seconds_service_postgres": [round(c, 1) for c in cpu],
         "baseline_copy_seconds": round(baseline, 2),
         "ratio_to_copy": round(baseline / seconds, 3),
         "announced_30d": announced,
@@ -304,7 +308,7 @@ async def main(enrolments: int, n_dispatch: int, chunk: int, streams: int, sink_
                         break
                     except httpx.HTTPError:
                         await asyncio.sleep(0.1)
-            mat = await bench_materialise(runtime, enrolments, chunk, streams)
+            mat = await bench_materialise(runtime, enrolments, chunk, streams, pg)
             dis = await bench_dispatch(runtime, n_dispatch, f"http://127.0.0.1:{port}/hook")
         return {"materialise": mat, "dispatch": {**dis, "sink": sink_kind}}
     finally:
@@ -341,6 +345,7 @@ if __name__ == "__main__":
     print(f"{'  seconds':<38}{m['seconds']:>12}")
     print(f"{'  touches/s':<38}{m['touches_per_s']:>12}")
     print(f"{'  enrolments/s':<38}{m['enrolments_per_s']:>12}")
+    print(f"{'  CPU s: service / PostgreSQL':<38}{' / '.join(map(str, m['cpu_seconds_service_postgres'])):>12}")
     print(f"{'  baseline COPY seconds':<38}{m['baseline_copy_seconds']:>12}")
     print(f"{'announce (30-day window) touches':<38}{m['announced_30d']:>12}")
     print(f"{'  touches/s':<38}{m['announced_per_s']:>12}")
