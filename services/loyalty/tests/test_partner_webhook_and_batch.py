@@ -84,3 +84,18 @@ async def test_yearly_caps_count_earlier_items_of_the_same_batch_and_earlier_sin
         assert D((await member(svc, a))["available"]) == D(155)
         assert D((await member(svc, b))["available"]) == D(155)
         assert [D(e["points"]) for e in await ledger(svc, a)] == [D(60), D(5), D(60), D(30)]
+
+
+async def test_a_members_purchases_in_one_batch_earn_as_if_sent_one_by_one(wafa_service: Any) -> None:
+    """The first purchase lifts the member to Gold (x1.5): the second, in the same batch, earns
+    at Gold, as it would sent alone after the first."""
+    tiers = [{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50", "earn_multiplier": "1.5"}]
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, tiers=tiers)
+        a, b = await enrol(svc), await enrol(svc)
+        items = [purchase_body(a, "60"), purchase_body(b, "10"), purchase_body(a, "60"), purchase_body(a, "20")]
+        r = await svc.client.post("/v1/purchases/batch", json={"purchases": items}, headers=svc.auth("loyalty:write"))
+        assert r.status_code == 200, r.text
+        assert [(i["status"], D(i["purchase"]["points"])) for i in r.json()["items"]] == [(201, D(60)), (201, D(10)), (201, D(90)), (201, D(30))]
+        assert ((await member(svc, a))["tier"], D((await member(svc, a))["available"])) == ("Gold", D(180))
+        assert (await member(svc, b))["tier"] == "Silver"

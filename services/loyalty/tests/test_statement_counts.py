@@ -46,12 +46,14 @@ async def test_a_purchase_takes_three_statements_and_a_batch_a_constant_number(w
         with statements(svc) as seen:
             assert (await svc.client.get(f"/v1/members/{members[0]}", headers=svc.auth("loyalty:read"))).status_code == 200
         assert len(seen) == 1, seen
+        members += [await enrol(svc) for _ in range(57)]
         counts = []
-        for n in (1, 60):
-            items = [purchase_body(members[i % len(members)], "12.50", order_id=f"b{n}-{uuid.uuid4().hex[:8]}") for i in range(n)]
+        for n, buyers in ((1, 1), (60, 60), (60, 3)):
+            items = [purchase_body(members[i % buyers], "12.50", order_id=f"b{n}-{uuid.uuid4().hex[:8]}") for i in range(n)]
             with statements(svc) as seen:
                 r = await svc.client.post("/v1/purchases/batch", json={"purchases": items}, headers=write)
             assert r.status_code == 200 and r.json()["created"] == n, r.text
             counts.append(len(seen))
-        # members locked, known orders, every row, balance and outbox event: whatever the size
-        assert counts == [3, 3], counts
+        # members locked, known orders, then every row, balance and outbox event of a round:
+        # whatever the size; a member who can still move up a tier has one purchase per round
+        assert counts == [3, 3, 2 + 20], counts

@@ -409,11 +409,13 @@ Result = tuple[int, PurchaseOut | None, ProblemError | None]
 async def record_batch(
     session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None, traces: list[str] | None = None
 ) -> list[Result]:
-    """Record many purchases in one transaction with a constant number of statements: the
-    members locked in one statement, in id order (concurrent batches cannot deadlock); known
-    orders read in one; every purchase, ledger entry, lot, credit and balance written in one;
-    tier upgrades in one; events to the outbox in one multi-row insert, in item order (plus
-    one read of cap usage when the program has caps, and referral bonuses of first purchases).
+    """Record many purchases in one transaction with a constant number of statements per
+    round (`_rounds`: one round unless a member who can still move up a tier has several
+    purchases here): the members locked in one statement, in id order (concurrent batches
+    cannot deadlock); known orders read in one; per round, every purchase, ledger entry, lot,
+    credit, balance and outbox event written in one, and tier upgrades in one; events in item
+    order per member (plus one read of cap usage when the program has caps, and referral
+    bonuses of first purchases).
     A bad item gets its problem and writes nothing (every error is raised before an item
     writes). A concurrent batch recording the same new order id makes this one fail with 409
     `concurrent-order` (retry it: the repeat is idempotent)."""
@@ -431,45 +433,65 @@ async def record_batch(
             key=str,
         )
         caps = _Caps(dict(zip(keys, await repo.cap_usage(session, keys), strict=True)))
-    w = repo.Writes()
-    results: list[Result] = []
-    touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
+    results: list[Result | None] = [None] * len(items)
     new_orders: dict[str, tuple[str, PurchaseOut]] = {}
     first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program]] = []
-    for i, item in enumerate(items):
-        ctx.trace = traces[i] if traces is not None else None
-        try:
-            member = members.get(item.customer_id)
-            if member is None or member.erased:
-                raise _unknown_customer(item.customer_id)
-            program, tiers = programs[member.program_id]
-            if item.currency != program.currency:
-                raise _currency_mismatch(program, item.currency)
-            fp, lines_json = _fingerprint_and_lines(item)
-            seen = known.get(item.order_id)
-            if seen is not None:
-                results.append((200, _replay(seen, fp, program), None))
-                continue
-            fresh = new_orders.get(item.order_id)
-            if fresh is not None:
-                if fresh[0] != fp:
-                    raise ProblemError(
-                        409, "order-id-conflict", f"Order {item.order_id} was already recorded with different content.", purchase_id=str(fresh[1].id)
-                    )
-                results.append((200, fresh[1], None))
-                continue
-            out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
-            new_orders[item.order_id] = (fp, out)
-            touched[member.customer_id] = (member, program, tiers)
-            ctx.member_trace[member.customer_id] = ctx.trace
-            if out.first_purchase:
-                first_purchases.append((member.customer_id, out.id, out.occurred_at, program))
-            results.append((201, out, None))
-        except ProblemError as err:
-            results.append((err.status, None, err))
-    if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
-        raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
+    for round_ in _rounds(items, members, programs):
+        w = repo.Writes()
+        touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
+        for i in round_:
+            item = items[i]
+            ctx.trace = traces[i] if traces is not None else None
+            try:
+                member = members.get(item.customer_id)
+                if member is None or member.erased:
+                    raise _unknown_customer(item.customer_id)
+                program, tiers = programs[member.program_id]
+                if item.currency != program.currency:
+                    raise _currency_mismatch(program, item.currency)
+                fp, lines_json = _fingerprint_and_lines(item)
+                seen = known.get(item.order_id)
+                if seen is not None:
+                    results[i] = (200, _replay(seen, fp, program), None)
+                    continue
+                fresh = new_orders.get(item.order_id)
+                if fresh is not None:
+                    if fresh[0] != fp:
+                        raise ProblemError(
+                            409, "order-id-conflict", f"Order {item.order_id} was already recorded with different content.", purchase_id=str(fresh[1].id)
+                        )
+                    results[i] = (200, fresh[1], None)
+                    continue
+                out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
+                new_orders[item.order_id] = (fp, out)
+                touched[member.customer_id] = (member, program, tiers)
+                ctx.member_trace[member.customer_id] = ctx.trace
+                if out.first_purchase:
+                    first_purchases.append((member.customer_id, out.id, out.occurred_at, program))
+                results[i] = (201, out, None)
+            except ProblemError as err:
+                results[i] = (err.status, None, err)
+        if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
+            raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
     for customer_id, purchase_id, at, program in first_purchases:
         if customer_id in referees:
             await referrals.attach_purchase(session, customer_id, purchase_id, at, program, now)
-    return results
+    return [r for r in results if r is not None]
+
+
+def _rounds(items: list[PurchaseIn], members: dict[uuid.UUID, repo.MemberState], programs: dict[uuid.UUID, tuple[Program, list[TierDef]]]) -> list[list[int]]:
+    """Item indexes in the rounds they are recorded in, each written (and its tier upgrades
+    applied) before the next is planned: a member who can still move up a tier has one
+    purchase per round, so each earns at the tier the purchase before it reached, as if sent
+    one by one. Everyone else's purchases all go in the first round."""
+    rounds: list[list[int]] = [[]]
+    seen: dict[uuid.UUID, int] = {}
+    for i, item in enumerate(items):
+        member = members.get(item.customer_id)
+        k = 0
+        if member is not None and member.program_id in programs and next_tier(member.tier_rank, programs[member.program_id][1]) is not None:
+            k = seen[item.customer_id] = seen.get(item.customer_id, -1) + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(i)
+    return rounds
