@@ -98,7 +98,7 @@ async def test_each_grouped_purchase_publishes_under_its_own_request(wafa_servic
 
 
 async def test_a_members_purchases_waiting_together_earn_as_one_after_the_other(wafa_service: Any) -> None:
-    """One purchase per customer per group: the second is recorded after the first's upgrade."""
+    """A member's purchases waiting together are recorded in rounds: the second after the first's upgrade."""
     async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
         await create_program(svc, tiers=[{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50", "earn_multiplier": "1.5"}])
         cid = await enrol(svc)

@@ -4,10 +4,9 @@ Why: at 32 concurrent `POST /v1/purchases`, a transaction per purchase spent mos
 service's and PostgreSQL's time on per-transaction work (session, BEGIN, COMMIT and its WAL
 flush, a lock and a write statement each). Requests queue here instead. Up to `lanes` groups
 are written at once; whatever arrives while they are written forms the next group, recorded
-by `purchases.record_batch` in one transaction. A group holds one purchase per customer (a
-member's next purchase waits for the next group), so each earns as it would alone: at the
-tier the purchase before it reached. Nothing waits to fill a group: a request that finds a
-lane free goes at once, alone. Each request gets its own result, after the commit, and
+by `purchases.record_batch` in one transaction (which records a member's several purchases
+in rounds, so each earns at the tier the one before it reached, as it would alone). Nothing
+waits to fill a group: a request that finds a lane free goes at once, alone. Each request gets its own result, after the commit, and
 its events carry its own trace headers (not those of the request whose task runs the lane). A
 group that fails as a whole (a concurrent group took one of its order ids, a database error)
 is retried item by item, each in its own transaction, so one item cannot fail the others.
@@ -52,21 +51,6 @@ class PurchaseQueue:
             task.add_done_callback(self.tasks.discard)
         return await future
 
-    def _next_group(self) -> list[Pending]:
-        """The oldest waiting purchase of each customer, up to `max_batch`, in arrival order."""
-        group: list[Pending] = []
-        later: list[Pending] = []
-        customers: set[Any] = set()
-        for pending in self.waiting:
-            customer = pending[0].customer_id
-            if customer in customers or len(group) >= self.max_batch:
-                later.append(pending)
-            else:
-                customers.add(customer)
-                group.append(pending)
-        self.waiting = later
-        return group
-
     async def _lane(self) -> None:
         # The lane's task copied the context of the request that started it: its events carry
         # their own requests' headers (`traces`), and its logs name no request.
@@ -75,7 +59,7 @@ class PurchaseQueue:
         batch: list[Pending] = []
         try:
             while self.waiting:
-                batch = self._next_group()
+                batch, self.waiting = self.waiting[: self.max_batch], self.waiting[self.max_batch :]
                 await self._record(batch)
                 batch = []
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
