@@ -21,7 +21,7 @@ from wafa_shared.inbox import ConsumerSpec, Handlers
 from wafa_shared.lifecycle import runtime_of
 from wafa_touch import repository as repo
 from wafa_touch.dispatch import decide_due
-from wafa_touch.enrolment import EnrolRequest, enrol_many, refresh_fact_touches, seed_builtin_plans
+from wafa_touch.enrolment import EnrolRequest, enrol_many, refresh_fact_touches
 from wafa_touch.one_off import schedule_invitation, schedule_lead_update
 from wafa_touch.profiles import apply_consent, apply_profile, erase
 from wafa_touch.settings import Settings
@@ -49,9 +49,6 @@ async def trigger_many(session: AsyncSession, trigger_name: str, requests: list[
     """Enrol in every plan the trigger starts, all requests in one set-based enrolment; each
     is anchored, and recorded as enrolled, at its own trigger time."""
     plans = await repo.plans_for_trigger(session, trigger_name)
-    if not plans:  # seeded at start-up; again only if the table was emptied since (tests)
-        await seed_builtin_plans(session)
-        plans = await repo.plans_for_trigger(session, trigger_name)
     s = settings(session)
     now = max(r.anchor_at for r in requests)
     clock_now = runtime_of(session).clock.now()

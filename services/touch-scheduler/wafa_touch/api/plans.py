@@ -15,7 +15,7 @@ from wafa_shared.pagination import Page, keyset_page
 from wafa_shared.problems import ProblemError
 from wafa_touch import repository as repo
 from wafa_touch import service
-from wafa_touch.enrolment import EnrolRequest, enrol, seed_builtin_plans, unenrol
+from wafa_touch.enrolment import EnrolRequest, enrol, unenrol
 from wafa_touch.models import Plan
 from wafa_touch.schemas import EnrolIn, EnrolmentOut, PlanIn, PlanOut, PlanUpdate
 
@@ -24,7 +24,6 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 
 @router.get("/plans", response_model=Page[PlanOut], dependencies=[require("touches:read")], summary="List plans (built-in and custom)")
 async def list_plans(session: SessionDep, page: PageDep) -> Any:
-    await seed_builtin_plans(session)
     items, nxt = await keyset_page(session, select(Plan), [Plan.key], page, lambda p: [p.key])
     return Page[PlanOut](items=[service.plan_out(p) for p in items], next_cursor=nxt)
 
