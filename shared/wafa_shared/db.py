@@ -62,9 +62,15 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction that commits on success and rolls back on error."""
-    async with sessions() as session, session.begin():
-        yield session
+    """A session committed once when the block succeeds, rolled back otherwise. (Not
+    `session.begin()`: code inside may commit on its own, then go on in a new transaction.)"""
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from wafa_shared.clock import Clock
-from wafa_shared.db import create_engine
+from wafa_shared.db import create_engine, transaction
 from wafa_shared.inbox import ConsumerSpec, InboxConsumer
 from wafa_shared.jobs import Job, run_periodically
 from wafa_shared.kafka import all_topics, ensure_topics
@@ -114,15 +114,9 @@ class Runtime:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session committed once when the block succeeds, rolled back otherwise; a commit
-        that wrote events wakes the relay."""
-        async with self.sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        """`db.transaction`, and a commit that wrote events wakes the relay."""
+        async with transaction(self.sessions) as session:
+            yield session
         if session.info.pop(OUTBOX_FLAG, False):
             self.outbox_committed()
 
