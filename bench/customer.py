@@ -35,7 +35,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
-from harness import admin_headers, baseline_app, platform, platform_rss_mb, service_url, steady_generator
+from harness import admin_headers, baseline_app, cpu_seconds, platform, platform_rss_mb, service_url, steady_generator
 from rawhttp import RawHttp
 
 from wafa_shared.migrations import asyncpg_dsn
@@ -91,17 +91,12 @@ async def bench_import(url: str, headers: dict[str, str], dsn: str, n: int) -> d
     }
 
 
-def cpu_seconds(proc: psutil.Process) -> float:
-    t = proc.cpu_times()
-    return t.user + t.system
-
-
 async def fixed_rate(pool: RawHttp, paths: list[str], rate: float, seconds: float, server: psutil.Process | None = None) -> dict[str, Any]:
     """Open loop: request i is due at i/rate whatever happened to earlier ones; its latency is
     counted from when it was due (so a stalled generator or server cannot hide queueing).
     With `server`, also the CPU that process spent per request (its background loops included)."""
     total = int(rate * seconds)
-    cpu_before = cpu_seconds(server) if server is not None else 0.0
+    cpu_before = cpu_seconds([server]) if server is not None else 0.0
     latencies: list[float] = []
     errors = 0
 
@@ -125,7 +120,7 @@ async def fixed_rate(pool: RawHttp, paths: list[str], rate: float, seconds: floa
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     latencies.sort()
-    cpu = {"cpu_us_per_request": round((cpu_seconds(server) - cpu_before) / total * 1e6)} if server is not None else {}
+    cpu = {"cpu_us_per_request": round((cpu_seconds([server]) - cpu_before) / total * 1e6)} if server is not None else {}
     return {
         **cpu,
         "requests": total,
