@@ -6,10 +6,11 @@ flush, a lock and a write statement each). Requests queue here instead. Up to `l
 are written at once; whatever arrives while they are written forms the next group, recorded
 by `purchases.record_batch` in one transaction (which records a member's several purchases
 in rounds, so each earns at the tier the one before it reached, as it would alone). Nothing
-waits to fill a group: a request that finds a lane free goes at once, alone. Each request gets its own result, after the commit, and
-its events carry its own trace headers (not those of the request whose task runs the lane). A
-group that fails as a whole (a concurrent group took one of its order ids, a database error)
-is retried item by item, each in its own transaction, so one item cannot fail the others.
+waits to fill a group: a request that finds a lane free goes at once, alone. Each request
+gets its own result, after the commit, and its events carry its own trace headers (not those
+of the request whose task runs the lane). A group that fails as a whole (a concurrent group
+took one of its order ids, a database error) is retried item by item, each in its own
+transaction, so one item cannot fail the others.
 """
 
 from __future__ import annotations

@@ -136,9 +136,7 @@ async def decide_due(
     return stats
 
 
-async def new_tasks(
-    session: AsyncSession, touches: list[tuple[Touch, CustomerProfile | None, str]], now: datetime, default_assignee: str
-) -> list[dict[str, Any]]:
+async def new_tasks(session: AsyncSession, touches: list[ForTask], now: datetime, default_assignee: str) -> list[dict[str, Any]]:
     """The task rows for phone/letter/card touches: the customer's owner if they have one, else
     round robin over active team members; due after the touch's SLA."""
     if not touches:
