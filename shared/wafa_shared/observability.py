@@ -12,8 +12,11 @@ import logging
 import secrets
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import orjson
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +54,23 @@ def context_headers() -> dict[str, str]:
     if (tp := traceparent_var.get()) is not None:
         out["traceparent"] = tp
     return out
+
+
+@contextmanager
+def carrying(headers: str | None) -> Iterator[None]:
+    """Inside: the request id and trace of `headers` (an outbox row's JSON, `context_headers`
+    of another task), for work done on behalf of that request in a shared task (a purchase
+    group's lane); nothing changes for None."""
+    if headers is None:
+        yield
+        return
+    found = orjson.loads(headers)
+    tokens = (request_id_var.set(found.get("x-request-id")), traceparent_var.set(found.get("traceparent")))
+    try:
+        yield
+    finally:
+        request_id_var.reset(tokens[0])
+        traceparent_var.reset(tokens[1])
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,7 +11,7 @@ import pytest
 from loyalty_testkit import T0, D, create_program, enrol, member, purchase_body
 from sqlalchemy import text
 
-from wafa_loyalty import purchases
+from wafa_loyalty import purchases, referrals
 from wafa_loyalty.purchase_queue import PurchaseQueue
 from wafa_loyalty.schemas import PurchaseIn
 from wafa_shared.clock import ManualClock
@@ -78,8 +78,11 @@ async def test_concurrent_requests_through_the_api(wafa_service: Any) -> None:
 async def test_each_grouped_purchase_publishes_under_its_own_request(wafa_service: Any) -> None:
     """The lane runs in the first caller's task; every event still carries its own request's id."""
     async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
-        await create_program(svc, tiers=[{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50"}])
+        await create_program(svc, tiers=[{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50"}], rules={"referral_bonus": "500"})
         members = [await enrol(svc) for _ in range(3)]
+        advocate = await enrol(svc)
+        async with svc.runtime.transaction() as session:  # members[2] was referred: its first purchase holds the advocate's bonus
+            await referrals.on_referral(session, uuid.uuid4(), advocate, members[2], T0, T0)
         queue = PurchaseQueue(svc.runtime, {}, lanes=1)
 
         async def as_request(i: int) -> purchases.Result:
@@ -95,6 +98,8 @@ async def test_each_grouped_purchase_publishes_under_its_own_request(wafa_servic
         # each member's upgrade to Gold follows its first purchase (the first group), under that request
         tiers = {r.data["customer_id"]: r.rid for r in rows if r.type == "loyalty.tier.changed" and r.data["to_tier"] == "Gold"}
         assert tiers == {str(members[i]): f"req-{i}" for i in range(3)}
+        # the referral bonus the referee's first purchase released, under that purchase's request
+        assert [r.rid for r in rows if r.type == "loyalty.referral.bonus.held"] == ["req-2"]
 
 
 async def test_a_members_purchases_waiting_together_earn_as_one_after_the_other(wafa_service: Any) -> None:

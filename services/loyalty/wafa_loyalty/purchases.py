@@ -30,6 +30,7 @@ from wafa_loyalty.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
 from wafa_shared.events import Event, EventData, new_event
 from wafa_shared.events.loyalty import LineSummary, PointsEarned, PurchaseRecorded, PurchaseRefunded, TierChanged
 from wafa_shared.money import quantize
+from wafa_shared.observability import carrying
 from wafa_shared.outbox import SOURCE_INFO, add_events, publish, trace_headers
 from wafa_shared.problems import ProblemError
 
@@ -435,7 +436,7 @@ async def record_batch(
         caps = _Caps(dict(zip(keys, await repo.cap_usage(session, keys), strict=True)))
     results: list[Result | None] = [None] * len(items)
     new_orders: dict[str, tuple[str, PurchaseOut]] = {}
-    first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program]] = []
+    first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program, str | None]] = []  # ... and the purchase's trace
     for round_ in _rounds(items, members, programs):
         w = repo.Writes()
         touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
@@ -467,15 +468,16 @@ async def record_batch(
                 touched[member.customer_id] = (member, program, tiers)
                 ctx.member_trace[member.customer_id] = ctx.trace
                 if out.first_purchase:
-                    first_purchases.append((member.customer_id, out.id, out.occurred_at, program))
+                    first_purchases.append((member.customer_id, out.id, out.occurred_at, program, ctx.trace))
                 results[i] = (201, out, None)
             except ProblemError as err:
                 results[i] = (err.status, None, err)
         if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
             raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
-    for customer_id, purchase_id, at, program in first_purchases:
+    for customer_id, purchase_id, at, program, trace in first_purchases:
         if customer_id in referees:
-            await referrals.attach_purchase(session, customer_id, purchase_id, at, program, now)
+            with carrying(trace):  # the bonus's events: under the first purchase's request
+                await referrals.attach_purchase(session, customer_id, purchase_id, at, program, now)
     return [r for r in results if r is not None]
 
 
