@@ -76,15 +76,15 @@ def purchase_out(p: PurchaseLike, pending_days: int = 0) -> PurchaseOut:
 class Context:
     """What one request or batch shares: programs and tiers (read once; `cache` may carry them
     across requests for `PROGRAM_TTL_S`), and the events it publishes, written to the outbox
-    in one multi-row insert, in order. Each event keeps the trace headers of the request that
-    caused it (`trace`: the purchase being planned; its member's later tier change too), since
+    in one multi-row insert, in order. Each event keeps the trace headers current when it is
+    published: `record_batch` sets each purchase's request around its planning (`carrying`),
+    and `member_trace` keeps the last one per member for the tier change that follows, since
     one group commit writes the purchases of several requests."""
 
     def __init__(self, cache: dict[uuid.UUID, tuple[float, Program, list[TierDef]]] | None = None) -> None:
         self.cache = cache if cache is not None else {}
         self.events: list[Event] = []
         self.headers: list[str] = []
-        self.trace: str | None = None
         self.member_trace: dict[uuid.UUID, str | None] = {}
 
     async def program(self, session: AsyncSession, program_id: uuid.UUID) -> tuple[Program, list[TierDef]]:
@@ -98,7 +98,7 @@ class Context:
 
     def publish(self, session: AsyncSession, data: EventData, subject: uuid.UUID) -> None:
         self.events.append(new_event(data, source=str(session.info.get(SOURCE_INFO, "loyalty")), subject=subject))
-        self.headers.append(self.trace if self.trace is not None else trace_headers())
+        self.headers.append(trace_headers())
 
     def take_events(self) -> tuple[list[Event], list[str]]:
         events, headers = self.events, self.headers
@@ -330,8 +330,8 @@ async def _write_and_upgrade(
             upgrades.append((member.customer_id, best.name, best.rank, now, review_at(program.qualification_period, now, program.downgrade_grace_days)))
     await repo.set_tiers(session, upgrades)
     for data, subject in tier_events:
-        ctx.trace = ctx.member_trace.get(subject)
-        ctx.publish(session, data, subject)
+        with carrying(ctx.member_trace.get(subject)):
+            ctx.publish(session, data, subject)
     await ctx.flush_events(session)
     return inserted
 
@@ -441,37 +441,37 @@ async def record_batch(
         w = repo.Writes()
         touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
         for i in round_:
-            item = items[i]
-            ctx.trace = traces[i] if traces is not None else None
-            try:
-                member = members.get(item.customer_id)
-                if member is None or member.erased:
-                    raise _unknown_customer(item.customer_id)
-                program, tiers = programs[member.program_id]
-                if item.currency != program.currency:
-                    raise _currency_mismatch(program, item.currency)
-                fp, lines_json = _fingerprint_and_lines(item)
-                seen = known.get(item.order_id)
-                if seen is not None:
-                    results[i] = (200, _replay(seen, fp, program), None)
-                    continue
-                fresh = new_orders.get(item.order_id)
-                if fresh is not None:
-                    if fresh[0] != fp:
-                        raise ProblemError(
-                            409, "order-id-conflict", f"Order {item.order_id} was already recorded with different content.", purchase_id=str(fresh[1].id)
-                        )
-                    results[i] = (200, fresh[1], None)
-                    continue
-                out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
-                new_orders[item.order_id] = (fp, out)
-                touched[member.customer_id] = (member, program, tiers)
-                ctx.member_trace[member.customer_id] = ctx.trace
-                if out.first_purchase:
-                    first_purchases.append((member.customer_id, out.id, out.occurred_at, program, ctx.trace))
-                results[i] = (201, out, None)
-            except ProblemError as err:
-                results[i] = (err.status, None, err)
+            item, trace = items[i], traces[i] if traces is not None else None
+            with carrying(trace):
+                try:
+                    member = members.get(item.customer_id)
+                    if member is None or member.erased:
+                        raise _unknown_customer(item.customer_id)
+                    program, tiers = programs[member.program_id]
+                    if item.currency != program.currency:
+                        raise _currency_mismatch(program, item.currency)
+                    fp, lines_json = _fingerprint_and_lines(item)
+                    seen = known.get(item.order_id)
+                    if seen is not None:
+                        results[i] = (200, _replay(seen, fp, program), None)
+                        continue
+                    fresh = new_orders.get(item.order_id)
+                    if fresh is not None:
+                        if fresh[0] != fp:
+                            raise ProblemError(
+                                409, "order-id-conflict", f"Order {item.order_id} was already recorded with different content.", purchase_id=str(fresh[1].id)
+                            )
+                        results[i] = (200, fresh[1], None)
+                        continue
+                    out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
+                    new_orders[item.order_id] = (fp, out)
+                    touched[member.customer_id] = (member, program, tiers)
+                    ctx.member_trace[member.customer_id] = trace
+                    if out.first_purchase:
+                        first_purchases.append((member.customer_id, out.id, out.occurred_at, program, trace))
+                    results[i] = (201, out, None)
+                except ProblemError as err:
+                    results[i] = (err.status, None, err)
         if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
             raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
     for customer_id, purchase_id, at, program, trace in first_purchases:
