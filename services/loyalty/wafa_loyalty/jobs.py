@@ -40,19 +40,9 @@ async def mature_points(runtime: Runtime) -> dict[str, Any]:
     matured = 0
     while True:
         async with runtime.sessions() as session:
-            due = (
-                (
-                    await session.execute(
-                        select(PointLot.customer_id)
-                        .where(LOT_PENDING, PointLot.matures_at <= now)
-                        .group_by(PointLot.customer_id)
-                        .order_by(PointLot.customer_id)  # locked in id order, as purchase groups lock: no deadlock
-                        .limit(CHUNK)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            q = select(PointLot.customer_id).where(LOT_PENDING, PointLot.matures_at <= now)
+            q = q.group_by(PointLot.customer_id).order_by(PointLot.customer_id).limit(CHUNK)  # id order, as purchase groups lock
+            due = (await session.execute(q)).scalars().all()
             if not due:
                 return {"matured_lots": matured}
             for customer_id in due:
