@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from wafa_touch.domain.builtin_plans import CLIENT_FOR_LIFE
-from wafa_touch.domain.timing import Facts, Timing, TouchDef, in_quiet, materialise
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wafa_touch.domain.builtin_plans import BUILTIN_PLANS, CLIENT_FOR_LIFE
+from wafa_touch.domain.timing import Facts, Timing, TouchDef, in_quiet, materialise, materialise_many
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 CFL = [TouchDef.model_validate(t) for t in CLIENT_FOR_LIFE]
@@ -93,3 +96,33 @@ def test_leaving_quiet_hours_that_end_in_a_skipped_dst_hour_lands_after_them() -
         moved = leave_quiet(at, ny, time(0, 0), end)
         assert moved > at and not in_quiet(moved.astimezone(ny).time(), time(0, 0), end)
         assert moved == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 03:00 EDT
+
+
+ALL_BUILTIN = [TouchDef.model_validate(t) for p in BUILTIN_PLANS for t in p["touches"]]
+quiet_hours = st.sampled_from([(None, None), (time(20, 0), time(11, 0)), (time(1, 0), time(3, 0))])
+# Enrolments draw their facts from a few profiles, so they share them: personal dates on the anchor days (their
+# touch falls on the first day, before or after the anchor), the same day in other years.
+facts = st.builds(
+    lambda tz, country, birth, wedding, quiet: Facts(
+        time_zone=tz, country=country, birth_date=birth, custom_dates={"wedding": wedding} if wedding else {}, quiet_start=quiet[0], quiet_end=quiet[1]
+    ),
+    st.sampled_from([None, "Asia/Riyadh", "Europe/London"]),
+    st.sampled_from([None, "SA", "US"]),
+    st.sampled_from([None, date(1990, 3, 7), date(1984, 3, 7), date(1992, 2, 29), date(1990, 3, 8)]),
+    st.sampled_from([None, date(2015, 3, 8), date(2011, 3, 8)]),
+    quiet_hours,
+)
+# Anchors on the personal dates' days, around 10:00 in Riyadh and London, to the microsecond.
+SIX_HOURS_US = 6 * 3_600 * 10**6
+anchors = st.builds(lambda day, us: datetime(2026, 3, 7, 5, tzinfo=UTC) + timedelta(days=day, microseconds=us), st.integers(0, 1), st.integers(0, SIX_HOURS_US))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(facts, min_size=1, max_size=4).flatmap(lambda pool: st.lists(st.tuples(st.sampled_from(pool), anchors), min_size=1, max_size=40)))
+def test_planning_many_enrolments_at_once_dates_each_as_if_planned_alone(items: list[tuple[Facts, datetime]]) -> None:
+    """The planner shares work between enrolments with the same profile: sharing must never
+    change an enrolment's dates (profiles differing only in a personal date's year, anchors
+    on either side of a touch's instant on the first day)."""
+    together = materialise_many(ALL_BUILTIN, items, default_tz="Asia/Riyadh", default_country="SA")
+    alone = [materialise_many(ALL_BUILTIN, [item], default_tz="Asia/Riyadh", default_country="SA")[0] for item in items]
+    assert together == alone
