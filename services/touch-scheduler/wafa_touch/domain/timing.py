@@ -262,6 +262,20 @@ def _candidates(d: TouchDef, tz: ZoneInfo, facts: Facts, first_day: date, last_d
     return out, reason
 
 
+def _cache_key(i: int, d: TouchDef, tz: ZoneInfo, facts: Facts, first_day: date) -> tuple[object, ...]:
+    """What `_candidates` of definition `i` depends on besides the definition: profiles that
+    differ elsewhere share it (every birthday shares the newsletters)."""
+    t = d.timing
+    quiet = (facts.quiet_start, facts.quiet_end) if d.channel in INSTANT_CHANNELS else None
+    extra: object = None
+    if t.kind == "holiday":
+        extra = facts.country if t.calendar == "customer" else None
+    elif t.kind == "personal_date" and t.personal != "purchase_anniversary":
+        p = t.personal or ""
+        extra = _month_day(facts.birth_date if p == "birthday" else facts.custom_dates.get(p.removeprefix("custom:")))
+    return (i, tz, first_day, quiet, extra)
+
+
 def _month_day(d: date | None) -> tuple[int, int] | None:
     return (d.month, d.day) if d is not None else None  # next occurrences depend on month and day only
 
@@ -292,6 +306,7 @@ class Planner:
         self.defs, self.default_tz, self.default_country = defs, default_tz, default_country
         self._zones: dict[str | None, ZoneInfo] = {}
         self._profiles: dict[tuple[object, ...], _Profile] = {}
+        self._candidates: dict[tuple[object, ...], tuple[list[datetime], str | None]] = {}
         self._one_dated = [d.timing.kind in ("fixed_date", "holiday", "personal_date") for d in defs]
         self._after_event_defs = any(d.timing.kind == "after_event" for d in defs)
 
@@ -320,11 +335,15 @@ class Planner:
         last_day = add_months(first_day, HORIZON_MONTHS)
         horizon_end = epoch_us(datetime.combine(last_day, time.max, tzinfo=tz))
         candidates: list[tuple[list[int], str | None] | None] = []
-        for d in self.defs:
+        for i, d in enumerate(self.defs):
             if d.timing.kind == "after_event":
                 candidates.append(None)
                 continue
-            instants, reason = _candidates(d, tz, facts, first_day, last_day, self.default_country)
+            key = _cache_key(i, d, tz, facts, first_day)
+            hit = self._candidates.get(key)
+            if hit is None:
+                hit = self._candidates[key] = _candidates(d, tz, facts, first_day, last_day, self.default_country)
+            instants, reason = hit
             candidates.append(([us for at in instants if (us := epoch_us(at)) <= horizon_end], reason))
         cutoffs = sorted({us for c in candidates if c is not None for us in c[0]})
         return _Profile(horizon_end, candidates, cutoffs)
