@@ -4,7 +4,6 @@ generic plan can use only when the index predicate is written literally in the S
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -12,21 +11,7 @@ from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 
 from wafa_loyalty.models import LOT_OPEN, LOT_PENDING, PointLot
-from wafa_shared.db import driver
-
-
-def _numbered(stmt: Select[Any]) -> str:
-    """The statement's SQL with `$n` placeholders, as asyncpg prepares it."""
-    sql = str(stmt.compile(dialect=postgresql.dialect()))
-    names: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        if m.group(1) not in names:
-            names.append(m.group(1))
-        return f"${names.index(m.group(1)) + 1}"
-
-    return re.sub(r"%\((\w+)\)s", number, sql)
-
+from wafa_shared.testing.plans import generic_plan, numbered
 
 CUSTOMER, NOW = bindparam("customer", type_=postgresql.UUID()), bindparam("now", type_=postgresql.TIMESTAMP(timezone=True))
 
@@ -42,17 +27,14 @@ CUSTOMER, NOW = bindparam("customer", type_=postgresql.UUID()), bindparam("now",
 async def test_generic_plans_reach_the_partial_indexes(wafa_service: Any, stmt: Select[Any], index: str) -> None:
     async with wafa_service("loyalty") as svc, svc.runtime.sessions() as session:
         assert (await session.scalar(text("SHOW plan_cache_mode"))) == "force_generic_plan"
-        conn = await driver(session)
-        await conn.execute(f"SET LOCAL enable_seqscan = off; PREPARE lots AS {_numbered(stmt)}")
-        nulls = ", ".join(["NULL"] * len(stmt.compile().params))
-        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE lots({nulls})"))
+        plan = await generic_plan(session, stmt)
         assert index in plan, plan
 
 
 def test_a_bound_zero_would_miss_the_index() -> None:
     """Why LOT_OPEN exists: SQLAlchemy binds a plain 0, which the generic plan cannot match."""
-    assert "$" in _numbered(select(PointLot).where(PointLot.remaining > 0)).split("WHERE")[1]
-    assert "$" not in _numbered(select(PointLot).where(LOT_OPEN)).split("WHERE")[1]
+    assert "$" in numbered(select(PointLot).where(PointLot.remaining > 0))[0].split("WHERE")[1]
+    assert "$" not in numbered(select(PointLot).where(LOT_OPEN))[0].split("WHERE")[1]
 
 
 async def test_locking_a_groups_members_and_their_advocates_reads_the_primary_key(wafa_service: Any) -> None:
@@ -61,7 +43,5 @@ async def test_locking_a_groups_members_and_their_advocates_reads_the_primary_ke
     from wafa_loyalty.repository import _LOCK_MANY
 
     async with wafa_service("loyalty") as svc, svc.runtime.sessions() as session:
-        conn = await driver(session)
-        await conn.execute(f"SET LOCAL enable_seqscan = off; PREPARE lock_many AS {_LOCK_MANY.sql}")
-        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE lock_many({', '.join(['NULL'] * len(_LOCK_MANY.names))})"))
+        plan = await generic_plan(session, _LOCK_MANY.sql, len(_LOCK_MANY.names))
         assert "Seq Scan" not in plan and "pk_members" in plan and "ix_referral_bonuses_referee_id" in plan, plan
