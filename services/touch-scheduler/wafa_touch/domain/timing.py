@@ -282,11 +282,13 @@ def _month_day(d: date | None) -> tuple[int, int] | None:
 
 @dataclass
 class _Profile:
-    """What the dated touches of a profile (zone, local day of the anchor, quiet hours,
-    country, personal dates) are computed from, and the runs computed so far."""
+    """What the shared touches of a profile (zone, local day of the anchor, quiet hours,
+    country) are dated from, and the runs computed so far."""
 
+    last_day: date
     horizon_end: int
-    candidates: list[tuple[list[int], str | None] | None]  # per definition; None for after_event
+    candidates: list[list[int] | None]  # per definition; None for those dated per enrolment
+    reasons: list[str | None]
     cutoffs: list[int]  # every candidate instant, sorted: the anchor matters only by how many precede it
     runs: dict[int, list[PlannedRun | int]] = field(default_factory=dict)
 
@@ -295,20 +297,28 @@ class _Profile:
 PlannedRun = tuple[PlannedRow, ...]
 
 
+def _per_enrolment(d: TouchDef) -> bool:
+    """Dated from the anchor itself or from a personal date: not shared with the profile."""
+    t = d.timing
+    return t.kind == "after_event" or (t.kind == "personal_date" and t.personal != "purchase_anniversary")
+
+
 class Planner:
-    """Dates many enrolments of one plan. Apart from `after_event` touches, an enrolment's rows
-    depend only on its profile (zone, local day of the anchor, quiet hours, country, month and
-    day of its personal dates) and on how many of the profile's candidate instants fall before
-    its anchor. Those rows are computed once per case and shared by every enrolment in it, so
-    dating a plan for 100k customers costs little more than one list per enrolment."""
+    """Dates many enrolments of one plan. Most touches of an enrolment depend only on its
+    profile (zone, local day of the anchor, quiet hours, country) and on how many of the
+    profile's candidate instants fall before its anchor: those rows are computed once per case
+    and shared, as runs, by every enrolment in it. Only `after_event` touches and personal dates
+    are dated per enrolment, so dating a plan for 100k customers costs little more than a list
+    per enrolment (and the encoder formats each shared run from one template)."""
 
     def __init__(self, defs: list[TouchDef], *, default_tz: str = "UTC", default_country: str | None = None) -> None:
         self.defs, self.default_tz, self.default_country = defs, default_tz, default_country
         self._zones: dict[str | None, ZoneInfo] = {}
         self._profiles: dict[tuple[object, ...], _Profile] = {}
-        self._candidates: dict[tuple[object, ...], tuple[list[datetime], str | None]] = {}
+        self._candidates: dict[tuple[object, ...], tuple[list[int], str | None]] = {}
         self._one_dated = [d.timing.kind in ("fixed_date", "holiday", "personal_date") for d in defs]
-        self._after_event_defs = any(d.timing.kind == "after_event" for d in defs)
+        self._per_enrolment = [_per_enrolment(d) for d in defs]
+        self._all_shared = not any(self._per_enrolment)
 
     def plan(self, facts: Facts, anchor: datetime) -> list[PlannedRun]:
         """The enrolment's planned rows as runs: in definition order, concatenated they are its
@@ -317,8 +327,7 @@ class Planner:
         if tz is None:
             tz = self._zones[facts.time_zone] = zone(facts.time_zone, self.default_tz)
         first_day = anchor.astimezone(tz).date()
-        custom = tuple(sorted((k, _month_day(v)) for k, v in facts.custom_dates.items())) if facts.custom_dates else ()
-        key = (tz, first_day, facts.quiet_start, facts.quiet_end, facts.country, _month_day(facts.birth_date), custom)
+        key = (tz, first_day, facts.quiet_start, facts.quiet_end, facts.country)
         profile = self._profiles.get(key)
         if profile is None:
             profile = self._profiles[key] = self._profile(tz, facts, first_day)
@@ -327,59 +336,70 @@ class Planner:
         runs = profile.runs.get(cut)
         if runs is None:
             runs = profile.runs[cut] = self._runs(profile, start)
-        if not self._after_event_defs:
-            return runs  # type: ignore[return-value]  # no placeholders without after_event definitions
-        return [run if isinstance(run, tuple) else self._after_event(run, tz, facts, anchor, start, profile.horizon_end) for run in runs]
+        if self._all_shared:
+            return runs  # type: ignore[return-value]  # no placeholders: every definition is shared
+        return [run if isinstance(run, tuple) else self._own_run(run, tz, facts, anchor, start, first_day, profile) for run in runs]
+
+    def _dated(self, i: int, tz: ZoneInfo, facts: Facts, first_day: date, last_day: date, horizon_end: int) -> tuple[list[int], str | None]:
+        """Candidate instants (to the horizon) of a date-based definition, and its skip reason
+        when it has none; computed once per distinct input (`_cache_key`)."""
+        d = self.defs[i]
+        key = _cache_key(i, d, tz, facts, first_day)
+        hit = self._candidates.get(key)
+        if hit is None:
+            instants, reason = _candidates(d, tz, facts, first_day, last_day, self.default_country)
+            hit = self._candidates[key] = ([us for at in instants if (us := epoch_us(at)) <= horizon_end], reason)
+        return hit
 
     def _profile(self, tz: ZoneInfo, facts: Facts, first_day: date) -> _Profile:
         last_day = add_months(first_day, HORIZON_MONTHS)
         horizon_end = epoch_us(datetime.combine(last_day, time.max, tzinfo=tz))
-        candidates: list[tuple[list[int], str | None] | None] = []
-        for i, d in enumerate(self.defs):
-            if d.timing.kind == "after_event":
-                candidates.append(None)
-                continue
-            key = _cache_key(i, d, tz, facts, first_day)
-            hit = self._candidates.get(key)
-            if hit is None:
-                hit = self._candidates[key] = _candidates(d, tz, facts, first_day, last_day, self.default_country)
-            instants, reason = hit
-            candidates.append(([us for at in instants if (us := epoch_us(at)) <= horizon_end], reason))
-        cutoffs = sorted({us for c in candidates if c is not None for us in c[0]})
-        return _Profile(horizon_end, candidates, cutoffs)
+        candidates: list[list[int] | None] = []
+        reasons: list[str | None] = []
+        for i, own in enumerate(self._per_enrolment):
+            instants, reason = ([], None) if own else self._dated(i, tz, facts, first_day, last_day, horizon_end)
+            candidates.append(None if own else instants)
+            reasons.append(reason)
+        cutoffs = sorted({us for c in candidates if c is not None for us in c})
+        return _Profile(last_day, horizon_end, candidates, reasons, cutoffs)
+
+    def _rows(self, i: int, instants_us: list[int], reason: str | None, start: int) -> list[PlannedRow]:
+        """Definition `i`'s rows for an anchor at `start`, from its candidate instants."""
+        dated = [us for us in instants_us if us >= start]
+        if self._one_dated[i] and len(dated) > 1:
+            dated = [min(dated)]
+        if dated:
+            return [(i, seq, us, None) for seq, us in enumerate(dated)]
+        t = self.defs[i].timing
+        if reason is None and t.kind != "cadence":
+            reason = "outside-horizon"
+        return [(i, seq, None, reason or "outside-horizon") for seq in range(t.count)]
 
     def _runs(self, profile: _Profile, start: int) -> list[PlannedRun | int]:
-        """The rows of every definition but `after_event` ones, for an anchor at `start`, in
-        maximal runs; each `after_event` definition stands in by its index."""
+        """The shared definitions' rows for an anchor at `start`, in maximal runs; each
+        definition dated per enrolment stands in by its index."""
         runs: list[PlannedRun | int] = []
         current: list[PlannedRow] = []
-        for i, cand in enumerate(profile.candidates):
-            if cand is None:
+        for i, instants_us in enumerate(profile.candidates):
+            if instants_us is None:
                 runs += [tuple(current), i] if current else [i]
                 current = []
-                continue
-            instants_us, reason = cand
-            dated = [us for us in instants_us if us >= start]
-            if self._one_dated[i] and len(dated) > 1:
-                dated = [min(dated)]
-            t = self.defs[i].timing
-            if dated:
-                current += [(i, seq, us, None) for seq, us in enumerate(dated)]
             else:
-                if reason is None and t.kind != "cadence":
-                    reason = "outside-horizon"
-                current += [(i, seq, None, reason or "outside-horizon") for seq in range(t.count)]
+                current += self._rows(i, instants_us, profile.reasons[i], start)
         if current:
             runs.append(tuple(current))
         return runs
 
-    def _after_event(self, i: int, tz: ZoneInfo, facts: Facts, anchor: datetime, start: int, horizon_end: int) -> PlannedRun:
+    def _own_run(self, i: int, tz: ZoneInfo, facts: Facts, anchor: datetime, start: int, first_day: date, profile: _Profile) -> PlannedRun:
+        """The rows of a definition dated per enrolment: from the anchor, or a personal date."""
         d = self.defs[i]
+        if d.timing.kind != "after_event":
+            return tuple(self._rows(i, *self._dated(i, tz, facts, first_day, profile.last_day, profile.horizon_end), start))
         at = anchor + timedelta(days=d.timing.offset_days, hours=d.timing.offset_hours)
         if d.channel in INSTANT_CHANNELS:
             at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
         us = epoch_us(at)
-        return ((i, 0, us, None),) if start <= us <= horizon_end else ((i, 0, None, "outside-horizon"),)
+        return ((i, 0, us, None),) if start <= us <= profile.horizon_end else ((i, 0, None, "outside-horizon"),)
 
 
 def materialise_many(
