@@ -196,60 +196,69 @@ class _TouchRows:
         self.events: list[tuple[Any, object]] = []
         self._templates: dict[PlannedRun, tuple[bytes, list[_Announce]]] = {}
 
+    def _fields(self, i: int, seq: int, at: int | None, reason: str | None) -> tuple[bytes, _Announce | None]:
+        """A planned row's columns after the enrolment's, and what to publish for it (with its
+        place left 0)."""
+        if at is not None:
+            us = at - pgcopy.UNIX_TO_PG_US
+            end = us + self.windows[i]
+            if end >= self.now_us:
+                if us > self.horizon_us:
+                    return self.scheduled[i] + _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, -1), None
+                return self.scheduled[i] + _ANNOUNCED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, 8, self.announced_us), (0, i, at, None)
+            # Its window closed before it was planned (a trigger imported from the past):
+            # skipped now, as the dispatcher would skip it, without announcing it first.
+            reason = "window-passed"
+            return self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + _DATES.pack(8, us, 8, us, 8, end, -1), (0, i, None, reason)
+        return self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + pgcopy.NULL * 4, (0, i, None, reason or "")
+
     def _template(self, run: PlannedRun) -> tuple[bytes, list[_Announce]]:
         """The run's rows with `%s%s` where each touch's id counter and the enrolment's columns
         go, and what to publish for which of its touches."""
+        row_head = self.row_head.replace(b"%", b"%%") + b"%s%s"
         pieces: list[bytes] = []
         announces: list[_Announce] = []
-        row_head = self.row_head.replace(b"%", b"%%") + b"%s%s"
-        for j, (i, seq, at, reason) in enumerate(run):
-            if at is not None:
-                us = at - pgcopy.UNIX_TO_PG_US
-                end = us + self.windows[i]
-                if end >= self.now_us:
-                    if us > self.horizon_us:
-                        fields = self.scheduled[i] + _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, -1)
-                    else:
-                        fields = self.scheduled[i] + _ANNOUNCED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, 8, self.announced_us)
-                        announces.append((j, i, at, None))
-                    pieces += (row_head, fields.replace(b"%", b"%%"))
-                    continue
-                # Its window closed before it was planned (a trigger imported from the past):
-                # skipped now, as the dispatcher would skip it, without announcing it first.
-                reason = "window-passed"
-                fields = self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + _DATES.pack(8, us, 8, us, 8, end, -1)
-            else:
-                fields = self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + pgcopy.NULL * 4
-            announces.append((j, i, None, reason or ""))
+        for j, planned in enumerate(run):
+            fields, announce = self._fields(*planned)
             pieces += (row_head, fields.replace(b"%", b"%%"))
+            if announce is not None:
+                announces.append((j, *announce[1:]))
         return b"".join(pieces), announces
 
-    def encode(self, row: dict[str, Any], runs: list[PlannedRun]) -> list[bytes]:
+    def encode(self, row: dict[str, Any], shared: PlannedRun, own: PlannedRun) -> list[bytes]:
+        """The enrolment's rows: the shared run from its template, its own rows one by one."""
         req: EnrolRequest = row["request"]
         payload = orjson.dumps(req.payload).decode() if req.payload else "{}"
-        cid = row["customer_id"]
-        head = pgcopy.uuid_field(cid) + pgcopy.uuid_field(self.plan.id) + pgcopy.uuid_field(row["id"]) + pgcopy.jsonb_field(payload)
+        head = pgcopy.uuid_field(row["customer_id"]) + pgcopy.uuid_field(self.plan.id) + pgcopy.uuid_field(row["id"]) + pgcopy.jsonb_field(payload)
+        first, n = self.issued, len(shared)
         parts: list[bytes] = []
-        for run in runs:
-            entry = self._templates.get(run)
+        if shared:
+            entry = self._templates.get(shared)
             if entry is None:
-                entry = self._templates[run] = self._template(run)
+                entry = self._templates[shared] = self._template(shared)
             template, announces = entry
-            first, n = self.issued, len(run)
-            self.issued += n
             counter = self.ids.start + first
             tails = [k.to_bytes(6, "big") for k in range(counter, counter + n)]
             parts.append(template % tuple(chain.from_iterable(zip(tails, repeat(head, n), strict=True))))
             for j, i, at, reason in announces:
-                tid, channel = self.ids.uuid(first + j), self.defs[i].channel
-                if at is not None:
-                    self.events.append((TouchScheduled(touch_id=tid, customer_id=cid, plan_id=self.plan.id, channel=channel, due_at=from_epoch_us(at)), cid))
-                else:
-                    when = self.now if reason == "window-passed" else row["enrolled_at"]
-                    skipped = TouchSkipped(touch_id=tid, customer_id=cid, plan_id=self.plan.id, channel=channel, reason=reason or "", skipped_at=when)
-                    self.events.append((skipped, cid))
-        self.counts[row["id"]] = sum(len(run) for run in runs)
+                self._publish(row, first + j, i, at, reason)
+        for k, planned in enumerate(own, first + n):
+            fields, announce = self._fields(*planned)
+            parts += (self.row_head, self.ids.tail(k), head, fields)
+            if announce is not None:
+                self._publish(row, k, *announce[1:])
+        self.issued = first + n + len(own)
+        self.counts[row["id"]] = n + len(own)
         return parts
+
+    def _publish(self, row: dict[str, Any], k: int, i: int, at: int | None, reason: str | None) -> None:
+        """`touch.scheduled` for the `k`-th touch due by the announce horizon, else `touch.skipped`."""
+        tid, cid, channel = self.ids.uuid(k), row["customer_id"], self.defs[i].channel
+        if at is not None:
+            self.events.append((TouchScheduled(touch_id=tid, customer_id=cid, plan_id=self.plan.id, channel=channel, due_at=from_epoch_us(at)), cid))
+            return
+        when = self.now if reason == "window-passed" else row["enrolled_at"]
+        self.events.append((TouchSkipped(touch_id=tid, customer_id=cid, plan_id=self.plan.id, channel=channel, reason=reason or "", skipped_at=when), cid))
 
 
 async def enrol_many(
@@ -335,7 +344,7 @@ async def enrol_many(
     async def stream() -> AsyncIterator[bytes]:
         for k in range(0, len(treated), STREAM_ENROLMENTS):
             part = treated[k : k + STREAM_ENROLMENTS]
-            yield b"".join(chunk for row in part for chunk in encoder.encode(row, planner.plan(facts(row["customer_id"]), row["anchor_at"])))
+            yield b"".join(chunk for row in part for chunk in encoder.encode(row, *planner.plan(facts(row["customer_id"]), row["anchor_at"])))
 
     if treated:
         await repo.copy_touch_rows(session, MATERIALISED_COLUMNS, stream())

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -290,10 +291,10 @@ class _Profile:
     candidates: list[list[int] | None]  # per definition; None for those dated per enrolment
     reasons: list[str | None]
     cutoffs: list[int]  # every candidate instant, sorted: the anchor matters only by how many precede it
-    runs: dict[int, list[PlannedRun | int]] = field(default_factory=dict)
+    runs: dict[int, PlannedRun] = field(default_factory=dict)
 
 
-# A run of planned rows shared, read-only, by every enrolment with the same profile and cut-off.
+# Planned rows; the shared ones of a profile and cut-off are one run, read-only, for all its enrolments.
 PlannedRun = tuple[PlannedRow, ...]
 
 
@@ -307,8 +308,8 @@ class Planner:
     """Dates many enrolments of one plan. Most touches of an enrolment depend only on its
     profile (zone, local day of the anchor, quiet hours, country) and on how many of the
     profile's candidate instants fall before its anchor: those rows are computed once per case
-    and shared, as runs, by every enrolment in it. Only `after_event` touches and personal dates
-    are dated per enrolment, so dating a plan for 100k customers costs little more than a list
+    and shared, as one run, by every enrolment in it. Only `after_event` touches and personal dates
+    are dated per enrolment, so dating a plan for 100k customers costs little more than a tuple
     per enrolment (and the encoder formats each shared run from one template)."""
 
     def __init__(self, defs: list[TouchDef], *, default_tz: str = "UTC", default_country: str | None = None) -> None:
@@ -318,11 +319,12 @@ class Planner:
         self._candidates: dict[tuple[object, ...], tuple[list[int], str | None]] = {}
         self._one_dated = [d.timing.kind in ("fixed_date", "holiday", "personal_date") for d in defs]
         self._per_enrolment = [_per_enrolment(d) for d in defs]
-        self._all_shared = not any(self._per_enrolment)
+        self._own = [i for i, own in enumerate(self._per_enrolment) if own]
 
-    def plan(self, facts: Facts, anchor: datetime) -> list[PlannedRun]:
-        """The enrolment's planned rows as runs: in definition order, concatenated they are its
-        rows. Runs may be shared with other enrolments: never change them."""
+    def plan(self, facts: Facts, anchor: datetime) -> tuple[PlannedRun, PlannedRun]:
+        """The enrolment's planned rows: those of the shared definitions as one run (the same
+        object for every enrolment with the same profile and cut-off), then its own, each in
+        definition order."""
         tz = self._zones.get(facts.time_zone)
         if tz is None:
             tz = self._zones[facts.time_zone] = zone(facts.time_zone, self.default_tz)
@@ -333,12 +335,13 @@ class Planner:
             profile = self._profiles[key] = self._profile(tz, facts, first_day)
         start = epoch_us(anchor)
         cut = bisect_left(profile.cutoffs, start)
-        runs = profile.runs.get(cut)
-        if runs is None:
-            runs = profile.runs[cut] = self._runs(profile, start)
-        if self._all_shared:
-            return runs  # type: ignore[return-value]  # no placeholders: every definition is shared
-        return [run if isinstance(run, tuple) else self._own_run(run, tz, facts, anchor, start, first_day, profile) for run in runs]
+        shared = profile.runs.get(cut)
+        if shared is None:
+            rows = (self._rows(i, c, profile.reasons[i], start) for i, c in enumerate(profile.candidates) if c is not None)
+            shared = profile.runs[cut] = tuple(chain.from_iterable(rows))
+        if not self._own:
+            return shared, ()
+        return shared, tuple(row for i in self._own for row in self._own_rows(i, tz, facts, anchor, start, first_day, profile))
 
     def _dated(self, i: int, tz: ZoneInfo, facts: Facts, first_day: date, last_day: date, horizon_end: int) -> tuple[list[int], str | None]:
         """Candidate instants (to the horizon) of a date-based definition, and its skip reason
@@ -375,31 +378,16 @@ class Planner:
             reason = "outside-horizon"
         return [(i, seq, None, reason or "outside-horizon") for seq in range(t.count)]
 
-    def _runs(self, profile: _Profile, start: int) -> list[PlannedRun | int]:
-        """The shared definitions' rows for an anchor at `start`, in maximal runs; each
-        definition dated per enrolment stands in by its index."""
-        runs: list[PlannedRun | int] = []
-        current: list[PlannedRow] = []
-        for i, instants_us in enumerate(profile.candidates):
-            if instants_us is None:
-                runs += [tuple(current), i] if current else [i]
-                current = []
-            else:
-                current += self._rows(i, instants_us, profile.reasons[i], start)
-        if current:
-            runs.append(tuple(current))
-        return runs
-
-    def _own_run(self, i: int, tz: ZoneInfo, facts: Facts, anchor: datetime, start: int, first_day: date, profile: _Profile) -> PlannedRun:
+    def _own_rows(self, i: int, tz: ZoneInfo, facts: Facts, anchor: datetime, start: int, first_day: date, profile: _Profile) -> list[PlannedRow]:
         """The rows of a definition dated per enrolment: from the anchor, or a personal date."""
         d = self.defs[i]
         if d.timing.kind != "after_event":
-            return tuple(self._rows(i, *self._dated(i, tz, facts, first_day, profile.last_day, profile.horizon_end), start))
+            return self._rows(i, *self._dated(i, tz, facts, first_day, profile.last_day, profile.horizon_end), start)
         at = anchor + timedelta(days=d.timing.offset_days, hours=d.timing.offset_hours)
         if d.channel in INSTANT_CHANNELS:
             at = leave_quiet(at, tz, facts.quiet_start, facts.quiet_end)
         us = epoch_us(at)
-        return ((i, 0, us, None),) if start <= us <= profile.horizon_end else ((i, 0, None, "outside-horizon"),)
+        return [(i, 0, us, None) if start <= us <= profile.horizon_end else (i, 0, None, "outside-horizon")]
 
 
 def materialise_many(
@@ -407,4 +395,4 @@ def materialise_many(
 ) -> list[list[PlannedRow]]:
     """`materialise` for many customers at once, one list of rows per item (facts, anchor)."""
     planner = Planner(defs, default_tz=default_tz, default_country=default_country)
-    return [[row for run in planner.plan(facts, anchor) for row in run] for facts, anchor in items]
+    return [sorted(chain(*planner.plan(facts, anchor))) for facts, anchor in items]  # (definition, seq) order
