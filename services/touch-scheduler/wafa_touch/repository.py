@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
-from wafa_shared.db import driver
+from wafa_shared.db import DriverSql, driver
 from wafa_touch.models import SCHEDULED, SKIPPED, AnnounceHorizon, ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, Touch
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
@@ -84,7 +84,7 @@ async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     await copy_touches(session, columns, [tuple(orjson.dumps(r[c]).decode() if c == "payload" else r[c] for c in columns) for r in rows])
 
 
-_INSERT_ENROLMENTS = text(
+_INSERT_ENROLMENTS = DriverSql(
     """
     INSERT INTO enrolments (id, plan_id, customer_id, dedupe_key, status, holdout, bucket, trigger, anchor_at, enrolled_at)
     SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:plan_id AS uuid[]), CAST(:customer_id AS uuid[]), CAST(:dedupe_key AS text[]),
@@ -102,9 +102,8 @@ async def insert_enrolments(session: AsyncSession, rows: list[dict[str, Any]]) -
     if not rows:
         return set()
     await session.flush()
-    cols = ("id", "plan_id", "customer_id", "dedupe_key", "status", "holdout", "bucket", "trigger", "anchor_at", "enrolled_at")
-    result = await session.execute(_INSERT_ENROLMENTS, {c: [r[c] for r in rows] for c in cols})
-    return set(result.scalars().all())
+    inserted = await _INSERT_ENROLMENTS.fetch(session, {c: [r[c] for r in rows] for c in _INSERT_ENROLMENTS.names})
+    return {r[0] for r in inserted}
 
 
 _ANNOUNCE = text(
