@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import ClauseElement, bindparam, select
 from sqlalchemy.dialects import postgresql
+from touch_testkit import customer_id, first_purchase, register, timeline, wait_profile, wait_touches
 
+from wafa_shared.clock import ManualClock
 from wafa_shared.testing.plans import generic_plan
 from wafa_touch import repository as repo
 from wafa_touch.models import SCHEDULED, SKIPPED, Touch
@@ -36,3 +38,24 @@ async def test_touch_lookups_by_status_reach_their_partial_index(wafa_service: A
     async with wafa_service("touch-scheduler") as svc, svc.runtime.sessions() as session:
         plan = await generic_plan(session, stmt)
         assert index in plan and "Seq Scan" not in plan, plan
+
+
+async def test_the_touch_list_filters_by_status_with_the_value_inlined_safely(wafa_service: Any) -> None:
+    """The status is rendered into the SQL (for the partial indexes): a quote in it is a value to
+    match, never SQL."""
+    t0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+    async with wafa_service("touch-scheduler", clock=ManualClock(t0)) as svc:
+        cid = customer_id()
+        await register(svc, cid, t0)
+        await wait_profile(svc, cid, 5)
+        await first_purchase(svc, cid, t0)
+        planned = await wait_touches(svc, cid, 33)
+
+        async def listed(status: str) -> list[dict[str, Any]]:
+            r = await svc.client.get("/v1/touches", params={"status": status, "customer_id": str(cid), "limit": 100}, headers=svc.auth("touches:read"))
+            assert r.status_code == 200, r.text
+            return r.json()["items"]  # type: ignore[no-any-return]
+
+        assert {t["id"] for t in await listed("scheduled")} == {t["id"] for t in planned if t["status"] == "scheduled"}
+        assert await listed("scheduled' OR '1'='1") == []
+        assert len(await timeline(svc, cid)) == 33

@@ -129,8 +129,9 @@ _ANNOUNCED_TAIL = struct.Struct(">iiiiqiqiqiq")
 _DATES = struct.Struct(">iqiqiqi")
 
 
-# A touch of a template run that is published as it is written: its place in the run, its
-# definition, and its due time (announced) or its skip reason.
+# What is published for a touch as it is written: its definition, and its due time (announced)
+# or its skip reason; in a template, its place in the run first.
+_Publish = tuple[int, int | None, str | None]
 _Announce = tuple[int, int, int | None, str | None]
 
 
@@ -185,9 +186,9 @@ class _TouchRows:
     """Encodes the materialised touches of enrolments as binary COPY rows, and collects what
     the caller publishes and returns afterwards (skipped touches, touch counts).
 
-    A run of planned rows (shared by the enrolments with the same profile, see `Planner`) is
+    The run of planned rows an enrolment shares with others of its profile (see `Planner`) is
     encoded once into a template with a `%s` pair per touch: its id counter and the
-    enrolment's columns. Each enrolment then costs one bytes formatting per run."""
+    enrolment's columns. Each enrolment then costs one bytes formatting plus its own rows."""
 
     def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime, announced_at: datetime, horizon: datetime | None) -> None:
         self.plan, self.defs, self.now, self.announced_at = plan, defs, now, announced_at
@@ -205,21 +206,20 @@ class _TouchRows:
         self.events: list[tuple[Any, object]] = []
         self._templates: dict[PlannedRun, tuple[bytes, list[_Announce]]] = {}
 
-    def _fields(self, i: int, seq: int, at: int | None, reason: str | None) -> tuple[bytes, _Announce | None]:
-        """A planned row's columns after the enrolment's, and what to publish for it (with its
-        place left 0)."""
+    def _fields(self, i: int, seq: int, at: int | None, reason: str | None) -> tuple[bytes, _Publish | None]:
+        """A planned row's columns after the enrolment's, and what to publish for it."""
         if at is not None:
             us = at - pgcopy.UNIX_TO_PG_US
             end = us + self.windows[i]
             if end >= self.now_us:
                 if us > self.horizon_us:
                     return self.scheduled[i] + _DATED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, -1), None
-                return self.scheduled[i] + _ANNOUNCED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, 8, self.announced_us), (0, i, at, None)
+                return self.scheduled[i] + _ANNOUNCED_TAIL.pack(4, seq, -1, 8, us, 8, us, 8, end, 8, self.announced_us), (i, at, None)
             # Its window closed before it was planned (a trigger imported from the past):
             # skipped now, as the dispatcher would skip it, without announcing it first.
             reason = "window-passed"
-            return self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + _DATES.pack(8, us, 8, us, 8, end, -1), (0, i, None, reason)
-        return self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + pgcopy.NULL * 4, (0, i, None, reason or "")
+            return self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + _DATES.pack(8, us, 8, us, 8, end, -1), (i, None, reason)
+        return self.skipped[i] + pgcopy.int4_field(seq) + pgcopy.text_field(reason) + pgcopy.NULL * 4, (i, None, reason or "")
 
     def _template(self, run: PlannedRun) -> tuple[bytes, list[_Announce]]:
         """The run's rows with `%s%s` where each touch's id counter and the enrolment's columns
@@ -231,7 +231,7 @@ class _TouchRows:
             fields, announce = self._fields(*planned)
             pieces += (row_head, fields.replace(b"%", b"%%"))
             if announce is not None:
-                announces.append((j, *announce[1:]))
+                announces.append((j, *announce))
         return b"".join(pieces), announces
 
     def encode(self, row: dict[str, Any], shared: PlannedRun, own: PlannedRun) -> list[bytes]:
@@ -255,7 +255,7 @@ class _TouchRows:
             fields, announce = self._fields(*planned)
             parts += (self.row_head, self.ids.tail(k), head, fields)
             if announce is not None:
-                self._publish(row, k, *announce[1:])
+                self._publish(row, k, *announce)
         self.issued = first + n + len(own)
         self.counts[row["id"]] = n + len(own)
         return parts
