@@ -73,6 +73,15 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
             raise
 
 
+DEADLOCK_DETECTED = "40P01"
+
+
+def deadlocked(exc: BaseException) -> bool:
+    """Whether PostgreSQL chose this transaction as a deadlock's victim. It rolled the whole
+    transaction back, so running it again is safe."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == DEADLOCK_DETECTED
+
+
 async def driver(session: AsyncSession) -> asyncpg.Connection:
     """The session's own asyncpg connection, inside the session's transaction.
 

@@ -218,3 +218,32 @@ async def test_dispatchers_creating_tasks_at_once_assign_them_without_deadlock(w
         team = (await svc.client.get("/v1/team-members", headers=svc.auth())).json()
         counted = {m["name"]: m["assigned_count"] for m in team}
         assert counted == {name: sum(1 for a in assignee.values() if a == name) for name in counted}
+
+
+async def test_a_dispatch_batch_chosen_as_a_deadlock_victim_is_run_again(wafa_service, monkeypatch) -> None:
+    """PostgreSQL rolls a deadlock's victim back whole; the run decides the batch again instead of
+    answering 500 (the triggers consumer can lock customers in another order)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from wafa_touch import dispatch
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    real, calls = dispatch.decide_due, []
+
+    async def first_one_deadlocks(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise DBAPIError("SELECT pg_advisory_xact_lock(...)", None, Deadlock("deadlock detected"))
+        return await real(*args, **kwargs)
+
+    clock = ManualClock(T0)
+    async with webhook_sink() as sink, wafa_service("touch-scheduler", clock=clock) as svc:
+        _, _, cid = await setup(svc, sink.url)
+        clock.advance(timedelta(hours=1))
+        monkeypatch.setattr(dispatch, "decide_due", first_one_deadlocks)
+        totals = await run_dispatch(svc)
+        assert len(calls) == 2 and totals["result"]["sent"] == 1 and len(sink.received) == 1, totals
+        touches = {t["def_key"]: t for t in await timeline(svc, cid)}
+        assert touches["hello"]["status"] == "sent"

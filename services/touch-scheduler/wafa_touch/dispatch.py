@@ -14,6 +14,7 @@ Two steps, each its own transaction, so no HTTP call ever holds a database lock:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import uuid
 from collections import defaultdict
@@ -24,8 +25,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wafa_shared.db import deadlocked
 from wafa_shared.events.touch import TaskAssigned, TouchSent, TouchSkipped
 from wafa_shared.webhooks.sender import WebhookSender
 from wafa_shared.webhooks.signing import signed_headers
@@ -37,6 +40,8 @@ from wafa_touch.domain.fatigue import MONTH, Candidate, Contact, decide
 from wafa_touch.models import CustomerProfile, DispatchAttempt, Task, Touch
 from wafa_touch.outbox_batch import publish_many
 from wafa_touch.policy import load_policy
+
+log = logging.getLogger("wafa.touch.dispatch")
 
 
 def contact_of(profile: CustomerProfile | None) -> Contact:
@@ -263,6 +268,28 @@ async def record_deliveries(runtime: Any, now: datetime, results: Posted) -> Del
     return stats
 
 
+DEADLOCK_ATTEMPTS = 3
+
+
+async def decide_batch(runtime: Any, now: datetime) -> DecideStats:
+    """One batch of decisions in its own transaction, run again if PostgreSQL picked it as a
+    deadlock's victim. The triggers consumer decides a detractor's recovery call at once and
+    may, within one consumed batch, lock customers and team members in several statements: a
+    cycle with this run is possible, and the victim was rolled back whole."""
+    s = runtime.settings
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            async with runtime.sessions() as session:
+                d = await decide_due(session, now, limit=s.dispatch_batch_size, default_tz=s.default_time_zone, default_assignee=s.default_assignee)
+                await session.commit()
+            return d
+        except DBAPIError as exc:
+            if attempt == DEADLOCK_ATTEMPTS or not deadlocked(exc):
+                raise
+            log.warning("dispatch batch was a deadlock victim; running it again", extra={"attempt": attempt})
+    raise AssertionError("unreachable")
+
+
 async def run_dispatch(runtime: Any) -> dict[str, Any]:
     """The `dispatch` job: decide every due touch, then deliver queued messages, until none is
     left (bounded by batches so one run cannot starve the loop forever)."""
@@ -270,9 +297,7 @@ async def run_dispatch(runtime: Any) -> dict[str, Any]:
     now = runtime.clock.now()
     totals: dict[str, int] = defaultdict(int)
     for _ in range(1000):
-        async with runtime.sessions() as session:
-            d = await decide_due(session, now, limit=s.dispatch_batch_size, default_tz=s.default_time_zone, default_assignee=s.default_assignee)
-            await session.commit()
+        d = await decide_batch(runtime, now)
         runtime.outbox_committed()
         for k in ("sent", "tasks", "postponed", "skipped"):
             totals[k] += getattr(d, k)
