@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from touch_testkit import customer_id, first_purchase, register, timeline, wait_profile, wait_touches
+from touch_testkit import customer_id, first_buyer, first_purchase, register, timeline, wait_profile, wait_touches
 
 from wafa_shared.clock import ManualClock
 from wafa_shared.testing.events import eventually, read_events
@@ -61,11 +61,7 @@ async def test_a_new_customer_with_a_birthday_gets_exactly_the_client_for_life_s
 async def test_touches_are_announced_only_when_they_come_due_within_the_look_ahead_window(wafa_service) -> None:
     clock = ManualClock(T0)
     async with wafa_service("touch-scheduler", clock=clock) as svc:  # default window: 7 days
-        cid = customer_id()
-        await register(svc, cid, T0)
-        await wait_profile(svc, cid, 5)
-        await first_purchase(svc, cid, T0)
-        items = await wait_touches(svc, cid, 33)  # the API shows the whole year at once
+        cid, items = await first_buyer(svc, T0)  # the API shows the whole year at once
         dues = {t["id"]: datetime.fromisoformat(t["due_at"]) for t in items}
         await svc.wait_for_event("wafa.touch", lambda e: e.type == "touch.plan.enrolled" and e.subject == str(cid))
 
@@ -98,11 +94,7 @@ async def test_touches_due_within_the_announced_horizon_are_announced_as_they_ar
             return int(r.json()["result"]["announced"])
 
         assert await announce() == 0  # nothing yet; the job has announced up to T0 + 7 days
-        cid = customer_id()
-        await register(svc, cid, T0)
-        await wait_profile(svc, cid, 5)
-        await first_purchase(svc, cid, T0)
-        items = await wait_touches(svc, cid, 33)
+        _, items = await first_buyer(svc, T0)
         dues = {t["id"]: datetime.fromisoformat(t["due_at"]) for t in items}
         early = {tid for tid, due in dues.items() if due <= T0 + timedelta(days=7)}
         assert 0 < len(early) < 33
@@ -121,11 +113,7 @@ async def test_touches_due_within_the_announced_horizon_are_announced_as_they_ar
 
 async def test_a_second_first_purchase_event_does_not_enrol_the_customer_twice(wafa_service) -> None:
     async with wafa_service("touch-scheduler", clock=ManualClock(T0)) as svc:
-        cid = customer_id()
-        await register(svc, cid, T0)
-        await wait_profile(svc, cid, 5)
-        await first_purchase(svc, cid, T0)
-        await wait_touches(svc, cid, 33)
+        cid, _ = await first_buyer(svc, T0)
         await first_purchase(svc, cid, T0)
         await read_events(svc.bootstrap, svc.topic("wafa.touch"), until=lambda evs: any(e.type == "touch.plan.enrolled" for e in evs))
         # a later trigger (at-risk) proves the first-purchase duplicate was consumed before it

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import ClauseElement, bindparam, select
 from sqlalchemy.dialects import postgresql
-from touch_testkit import customer_id, first_purchase, register, timeline, wait_profile, wait_touches
+from touch_testkit import first_buyer, timeline
 
 from wafa_shared.clock import ManualClock
 from wafa_shared.testing.plans import generic_plan
@@ -45,11 +45,7 @@ async def test_the_touch_list_filters_by_status_with_the_value_inlined_safely(wa
     match, never SQL."""
     t0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
     async with wafa_service("touch-scheduler", clock=ManualClock(t0)) as svc:
-        cid = customer_id()
-        await register(svc, cid, t0)
-        await wait_profile(svc, cid, 5)
-        await first_purchase(svc, cid, t0)
-        planned = await wait_touches(svc, cid, 33)
+        cid, planned = await first_buyer(svc, t0)
 
         async def listed(status: str) -> list[dict[str, Any]]:
             r = await svc.client.get("/v1/touches", params={"status": status, "customer_id": str(cid), "limit": 100}, headers=svc.auth("touches:read"))

@@ -86,3 +86,13 @@ async def wait_profile(svc: Any, cid: uuid.UUID, consents: int) -> None:
             return p is not None and p.display_name is not None and len(p.consents) >= consents
 
     await eventually(check, timeout_s=30)
+
+
+async def first_buyer(svc: Any, registered: datetime, bought: datetime | None = None) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+    """A new customer (outside the holdout) registered, with a first purchase: enrolled in
+    Client for Life. Returns the customer and its 33 planned touches."""
+    cid = customer_id()
+    await register(svc, cid, registered)
+    await wait_profile(svc, cid, 5)
+    await first_purchase(svc, cid, bought or registered)
+    return cid, await wait_touches(svc, cid, 33)
