@@ -51,6 +51,7 @@ from wafa_touch import dispatch
 from wafa_touch import repository as repo
 from wafa_touch.announce import run_announce
 from wafa_touch.app import create_app
+from wafa_touch.definitions import Definition, definition_ids
 from wafa_touch.enrolment import EnrolRequest, enrol_many
 from wafa_touch.models import Plan
 from wafa_touch.settings import Settings
@@ -173,6 +174,7 @@ async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
     secret = new_secret()
     async with runtime.sessions() as s:
         await s.execute(text("INSERT INTO channel_endpoints (channel, url, secret) VALUES ('email', :u, :s)"), {"u": sink_url, "s": secret})
+        [definition_id] = await definition_ids(s, [Definition("bench", "monthly-newsletter")])
         await repo.insert_touches(
             s,
             [
@@ -181,15 +183,10 @@ async def bench_dispatch(runtime: Any, n: int, sink_url: str) -> dict[str, Any]:
                     "customer_id": cid,
                     "plan_id": None,
                     "enrolment_id": None,
-                    "def_key": "bench",
+                    "definition_id": definition_id,
                     "seq": 0,
                     "channel": "email",
-                    "content_key": "monthly-newsletter",
-                    "key_message": "",
-                    "referral_cta": True,
-                    "cost": 0,
                     "priority": 10,
-                    "sla_hours": 72,
                     "status": "scheduled",
                     "reason": None,
                     "due_at": T0,

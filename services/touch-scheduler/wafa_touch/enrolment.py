@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from itertools import chain, repeat
 from typing import Any
 
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wafa_shared import pgcopy
 from wafa_shared.events.touch import PlanEnrolled, TouchScheduled, TouchSkipped
 from wafa_touch import repository as repo
+from wafa_touch.definitions import Definition, definition_ids
 from wafa_touch.domain.builtin_plans import BUILTIN_PLANS
 from wafa_touch.domain.fatigue import Policy
 from wafa_touch.domain.holdout import BUCKETS, bucket
@@ -115,7 +115,7 @@ class EnrolResult:
 # Columns of a materialised touch, in the order of its encoded row: its id, the enrolment's,
 # the definition's (the same for every touch of the definition), then the touch's own.
 _ENROLMENT_COLUMNS = ("customer_id", "plan_id", "enrolment_id", "payload")
-_DEF_COLUMNS = ("def_key", "channel", "content_key", "key_message", "referral_cta", "cost", "priority", "sla_hours", "attempts", "status")
+_DEF_COLUMNS = ("definition_id", "channel", "priority", "attempts", "status")
 MATERIALISED_COLUMNS = ("id", *_ENROLMENT_COLUMNS, *_DEF_COLUMNS, "seq", "reason", "due_at", "original_due_at", "window_end", "scheduled_announced_at")
 # Enrolments per encoded piece of the COPY stream: PostgreSQL stores one piece while the next
 # is computed (about 6,600 touches, 1.5 MB, for Client for Life).
@@ -164,22 +164,10 @@ def ordered_ids(n: int) -> list[uuid.UUID]:
     return [block.uuid(k) for k in range(n)]
 
 
-def _def_fields(d: TouchDef, status: str) -> bytes:
+def _def_fields(d: TouchDef, definition_id: int, status: str) -> bytes:
     """The encoded columns a touch takes from its definition (`_DEF_COLUMNS`)."""
-    return b"".join(
-        (
-            pgcopy.text_field(d.key),
-            pgcopy.text_field(d.channel),
-            pgcopy.text_field(d.content_key),
-            pgcopy.text_field(d.key_message),
-            pgcopy.bool_field(d.referral_cta),
-            pgcopy.numeric_field(Decimal(d.cost)),
-            pgcopy.int4_field(d.priority),
-            pgcopy.int4_field(d.sla_hours),
-            pgcopy.int4_field(0),
-            pgcopy.text_field(status),
-        )
-    )
+    fields = (pgcopy.int4_field(definition_id), pgcopy.text_field(d.channel), pgcopy.int4_field(d.priority), pgcopy.int4_field(0), pgcopy.text_field(status))
+    return b"".join(fields)
 
 
 class _TouchRows:
@@ -190,13 +178,13 @@ class _TouchRows:
     encoded once into a template with a `%s` pair per touch: its id counter and the
     enrolment's columns. Each enrolment then costs one bytes formatting plus its own rows."""
 
-    def __init__(self, plan: Plan, defs: list[TouchDef], now: datetime, announced_at: datetime, horizon: datetime | None) -> None:
+    def __init__(self, plan: Plan, defs: list[TouchDef], definition_ids: list[int], now: datetime, announced_at: datetime, horizon: datetime | None) -> None:
         self.plan, self.defs, self.now, self.announced_at = plan, defs, now, announced_at
         self.now_us, self.announced_us = pgcopy.micros(now), pgcopy.micros(announced_at)
         # Touches due by the announce horizon are announced as they are written (the job is past them).
         self.horizon_us = pgcopy.micros(horizon) if horizon is not None else -(2**63)
-        self.scheduled = [_def_fields(d, "scheduled") for d in defs]
-        self.skipped = [_def_fields(d, "skipped") for d in defs]
+        self.scheduled = [_def_fields(d, i, "scheduled") for d, i in zip(defs, definition_ids, strict=True)]
+        self.skipped = [_def_fields(d, i, "skipped") for d, i in zip(defs, definition_ids, strict=True)]
         self.windows = [d.timing.window_days * 86_400_000_000 for d in defs]
         self.ids = IdBlock.new()
         # Every row starts alike: its field count, then the touch id up to its counter bytes.
@@ -347,7 +335,8 @@ async def enrol_many(
         return f
 
     horizon = await repo.shared_horizon(session) if treated else None
-    encoder = _TouchRows(plan, defs, clock_now or now, now, horizon)
+    def_ids = await definition_ids(session, [Definition.of(d) for d in defs])
+    encoder = _TouchRows(plan, defs, def_ids, clock_now or now, now, horizon)
     planner = Planner(defs, default_tz=policy.default_time_zone, default_country=default_country)
 
     async def stream() -> AsyncIterator[bytes]:

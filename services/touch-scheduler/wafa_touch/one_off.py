@@ -15,6 +15,7 @@ from wafa_shared.events.survey import InvitationCreated
 from wafa_shared.events.touch import TouchScheduled
 from wafa_shared.outbox import publish
 from wafa_touch import repository as repo
+from wafa_touch.definitions import Definition, definition_ids
 
 INVITATION_PRIORITY = 60
 LEAD_UPDATE_PRIORITY = 50
@@ -34,20 +35,16 @@ async def schedule_one_off(
     payload: dict[str, Any],
     referral_cta: bool = False,
 ) -> None:
+    [definition_id] = await definition_ids(session, [Definition(def_key, content_key, referral_cta=referral_cta)])
     row = {
         "id": touch_id,
         "customer_id": customer_id,
         "plan_id": None,
         "enrolment_id": None,
-        "def_key": def_key,
+        "definition_id": definition_id,
         "seq": 0,
         "channel": channel,
-        "content_key": content_key,
-        "key_message": "",
-        "referral_cta": referral_cta,
-        "cost": 0,
         "priority": priority,
-        "sla_hours": 72,
         "status": "scheduled",
         "reason": None,
         "due_at": at,

@@ -15,7 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
 from wafa_shared.db import DriverSql, driver
-from wafa_touch.models import SCHEDULED, SKIPPED, AnnounceHorizon, ChannelEndpoint, CustomerProfile, Enrolment, FatiguePolicyRow, Plan, Task, Touch
+from wafa_touch.models import (
+    SCHEDULED,
+    SKIPPED,
+    AnnounceHorizon,
+    ChannelEndpoint,
+    CustomerProfile,
+    Enrolment,
+    FatiguePolicyRow,
+    Plan,
+    Task,
+    Touch,
+    TouchDefinition,
+)
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
 
@@ -58,10 +70,35 @@ async def insert_plans_if_missing(session: AsyncSession, rows: list[dict[str, An
 
 
 TOUCH_COLUMNS = (
-    "id", "customer_id", "plan_id", "enrolment_id", "def_key", "seq", "channel", "content_key", "key_message", "referral_cta", "cost", "priority",
-    "sla_hours", "status", "reason", "due_at", "original_due_at", "window_end", "sent_at", "completed_at", "attempts", "next_attempt_at",
-    "delivery_status", "payload",
+    "id", "customer_id", "plan_id", "enrolment_id", "definition_id", "seq", "channel", "priority", "status", "reason", "due_at",
+    "original_due_at", "window_end", "sent_at", "completed_at", "attempts", "next_attempt_at", "delivery_status", "payload",
 )  # fmt: skip
+
+_DEFINITION_IDS = text("SELECT digest, id FROM touch_definitions WHERE digest = ANY(CAST(:digests AS uuid[]))")
+_INSERT_DEFINITIONS = text(
+    """
+    INSERT INTO touch_definitions (digest, def_key, content_key, key_message, referral_cta, cost, sla_hours)
+    SELECT * FROM unnest(CAST(:digest AS uuid[]), CAST(:def_key AS text[]), CAST(:content_key AS text[]),
+      CAST(:key_message AS text[]), CAST(:referral_cta AS boolean[]), CAST(:cost AS numeric[]), CAST(:sla_hours AS int[]))
+    ON CONFLICT (digest) DO NOTHING
+    RETURNING digest, id
+    """
+)
+
+
+async def definition_ids(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, int]:
+    """The id of each definition row (`definitions.Definition.row`) by digest, inserting the
+    missing ones. A row another transaction inserted meanwhile is read once it committed
+    (the insert waits for it), by a last lookup in a new statement."""
+    digests = [r["digest"] for r in rows]
+    ids: dict[uuid.UUID, int] = {d: i for d, i in await session.execute(_DEFINITION_IDS, {"digests": digests})}
+    missing = [r for r in rows if r["digest"] not in ids]
+    if missing:
+        params = {c: [r[c] for r in missing] for c in missing[0]}
+        ids.update({d: i for d, i in await session.execute(_INSERT_DEFINITIONS, params)})
+        if len(ids) < len(set(digests)):
+            ids.update({d: i for d, i in await session.execute(_DEFINITION_IDS, {"digests": digests})})
+    return ids
 
 
 async def copy_touches(session: AsyncSession, columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
@@ -176,7 +213,7 @@ async def fact_touches(session: AsyncSession, enrolment: Enrolment, def_keys: li
             select(Touch).where(
                 Touch.customer_id == enrolment.customer_id,  # the index; an enrolment's touches are its customer's
                 Touch.enrolment_id == enrolment.id,
-                Touch.def_key.in_(def_keys),
+                Touch.definition_id.in_(select(TouchDefinition.id).where(TouchDefinition.def_key.in_(def_keys))),
                 (Touch.status == "scheduled") | ((Touch.status == "skipped") & Touch.reason.in_(list(reasons))),
             )
         )
@@ -244,7 +281,8 @@ async def contact_history(session: AsyncSession, customer_ids: Iterable[uuid.UUI
 
 async def plan_spend(session: AsyncSession, plan_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, Decimal]:
     rows = await session.execute(
-        select(Touch.plan_id, func.sum(Touch.cost))
+        select(Touch.plan_id, func.sum(TouchDefinition.cost))
+        .join(TouchDefinition, TouchDefinition.id == Touch.definition_id)
         .where(Touch.plan_id.in_(list(plan_ids)), Touch.sent_at >= since, Touch.status.in_(CONTACTED))
         .group_by(Touch.plan_id)
     )
