@@ -1,14 +1,16 @@
 """Every materialised touch enters each index on `touches`, so the scheduled ones have a narrow
 partial index of their own: the due-time lookups must reach it, and the lookups by any other
-status the (status, due_at) one, whatever the plan's parameters."""
+status the (status, due_at) one, whatever the plan's parameters. Touches have no index by
+customer: a customer's are found through their enrolments and the one-off index."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import ClauseElement, bindparam, select
+from sqlalchemy import ClauseElement, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql
 from touch_testkit import first_buyer, timeline
 
@@ -38,6 +40,33 @@ async def test_touch_lookups_by_status_reach_their_partial_index(wafa_service: A
     async with wafa_service("touch-scheduler") as svc, svc.runtime.sessions() as session:
         plan = await generic_plan(session, stmt)
         assert index in plan and "Seq Scan" not in plan, plan
+
+
+CUSTOMER = uuid.UUID(int=7)
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        repo.timeline_query(CUSTOMER).order_by(repo.TIMELINE_ORDER, Touch.id).limit(50),
+        repo.touches_query(None, None, CUSTOMER).order_by(Touch.due_at, Touch.id).limit(50),
+        update(Touch).where(Touch.status.in_(("scheduled", "dispatching")), repo.of_customers([CUSTOMER])).values(status="skipped"),
+    ],
+    ids=["timeline", "touch list of a customer", "skip a customer's touches"],
+)
+async def test_a_customers_touches_are_found_through_the_enrolment_and_one_off_indexes(wafa_service: Any, stmt: ClauseElement) -> None:
+    async with wafa_service("touch-scheduler") as svc, svc.runtime.sessions() as session:
+        plan = await generic_plan(session, stmt)
+        assert "ix_touches_enrolment" in plan and "ix_touches_one_off_customer" in plan and "Seq Scan" not in plan, plan
+
+
+async def test_the_due_touches_of_some_customers_are_found_by_an_index(wafa_service: Any) -> None:
+    """A detractor's service-recovery call is decided at once: its customer's due touches come
+    from the due-time index or the customer ones, whichever the planner prefers."""
+    stmt = select(Touch).where(SCHEDULED, Touch.due_at <= func.now(), repo.of_customers([CUSTOMER, uuid.UUID(int=8)])).with_for_update(skip_locked=True)
+    async with wafa_service("touch-scheduler") as svc, svc.runtime.sessions() as session:
+        plan = await generic_plan(session, stmt)
+        assert "Seq Scan" not in plan, plan
 
 
 async def test_the_touch_list_filters_by_status_with_the_value_inlined_safely(wafa_service: Any) -> None:

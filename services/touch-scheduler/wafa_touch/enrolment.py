@@ -366,7 +366,7 @@ async def unenrol(session: AsyncSession, plan: Plan, customer_id: uuid.UUID, now
     enrolment.status = "unenrolled"
     enrolment.ended_at = now
     enrolment.dedupe_key = None
-    skipped = await repo.skip_scheduled(session, (Touch.customer_id == customer_id) & (Touch.enrolment_id == enrolment.id), "unenrolled")
+    skipped = await repo.skip_scheduled(session, Touch.enrolment_id == enrolment.id, "unenrolled")
     await publish_skipped(session, skipped, now)
     return len(skipped)
 

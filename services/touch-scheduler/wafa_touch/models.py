@@ -108,13 +108,18 @@ class Touch(Base):
         # only index a newly materialised touch enters besides the id and customer ones.
         Index("ix_touches_due_scheduled", "due_at", postgresql_where=text("status = 'scheduled'")),
         Index("ix_touches_status_due", "status", "due_at", postgresql_where=text("status <> 'scheduled'")),
-        Index("ix_touches_customer", "customer_id"),
+        # A customer's touches are found through their enrolments (enrolment ids are time-ordered,
+        # so a year of new touches lands on the index's right edge), and one-off touches, which
+        # have no enrolment, by customer. An index of every touch by customer cost 2.8 s of
+        # PostgreSQL CPU per 3.3M touches written (random places); these two about 1.5 s.
+        Index("ix_touches_enrolment", "enrolment_id", postgresql_where=text("enrolment_id IS NOT NULL")),
+        Index("ix_touches_one_off_customer", "customer_id", postgresql_where=text("enrolment_id IS NULL")),
         Index("ix_touches_customer_sent", "customer_id", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     plan_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # found through customer_id
+    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # None: a one-off touch
     # No foreign key: it would cost a lookup per written touch; definitions are never deleted.
     definition_id: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,7 +59,7 @@ async def apply_consent(session: AsyncSession, data: ConsentChanged, now: dateti
     if not withdrawn:
         return 0
     channels = [c for c, needed in CONSENT_OF.items() if needed == data.channel]
-    skipped = await repo.skip_scheduled(session, and_(Touch.customer_id == data.customer_id, Touch.channel.in_(channels)), f"no-consent:{data.channel}")
+    skipped = await repo.skip_scheduled(session, and_(repo.of_customers([data.customer_id]), Touch.channel.in_(channels)), f"no-consent:{data.channel}")
     await publish_skipped(session, skipped, now)
     return len(skipped)
 
@@ -72,6 +72,6 @@ async def erase(session: AsyncSession, customer_id: uuid.UUID, now: datetime) ->
     for f in PII_FIELDS:
         setattr(profile, f, {} if f == "custom_dates" else None)
     profile.erased_at = now
-    skipped = await repo.skip_scheduled(session, Touch.customer_id == customer_id, "customer-erased")
+    skipped = await repo.skip_scheduled(session, repo.of_customers([customer_id]), "customer-erased")
     await publish_skipped(session, skipped, now)
     await repo.cancel_open_tasks(session, customer_id)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy import ColumnElement, Select, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,16 @@ from wafa_touch.models import (
 )
 
 CONTACTED = ("dispatching", "sent", "failed", "task", "completed")
+
+
+def of_customers(customer_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    """The touches of these customers, through the indexes that hold them (`touches` has no
+    index of every touch by customer): their enrolments' touches, and their one-off touches."""
+    ids = list(customer_ids)
+    enrolments = func.array(select(Enrolment.id).where(Enrolment.customer_id.in_(ids)).scalar_subquery())
+    enrolled = Touch.enrolment_id.is_not(None) & (Touch.enrolment_id == any_(enrolments))
+    one_off = Touch.enrolment_id.is_(None) & Touch.customer_id.in_(ids)
+    return Touch.customer_id.in_(ids) & or_(enrolled, one_off)
 
 
 async def get_profile(session: AsyncSession, customer_id: uuid.UUID) -> CustomerProfile | None:
@@ -211,7 +221,6 @@ async def fact_touches(session: AsyncSession, enrolment: Enrolment, def_keys: li
     return (
         await session.scalars(
             select(Touch).where(
-                Touch.customer_id == enrolment.customer_id,  # the index; an enrolment's touches are its customer's
                 Touch.enrolment_id == enrolment.id,
                 Touch.definition_id.in_(select(TouchDefinition.id).where(TouchDefinition.def_key.in_(def_keys))),
                 (Touch.status == "scheduled") | ((Touch.status == "skipped") & Touch.reason.in_(list(reasons))),
@@ -251,7 +260,7 @@ async def lease_due(session: AsyncSession, now: datetime, limit: int, customer_i
     priority first per customer."""
     q = select(Touch).where(SCHEDULED, Touch.due_at <= now)
     if customer_ids is not None:
-        q = q.where(Touch.customer_id.in_(customer_ids))
+        q = q.where(of_customers(customer_ids))
     q = q.order_by(Touch.due_at).limit(limit).with_for_update(skip_locked=True)
     return (await session.scalars(q)).all()
 
@@ -361,7 +370,7 @@ TIMELINE_ORDER = func.coalesce(Touch.due_at, Touch.created_at)
 
 
 def timeline_query(customer_id: uuid.UUID) -> Select[Touch]:
-    return select(Touch).where(Touch.customer_id == customer_id)
+    return select(Touch).where(of_customers([customer_id]))
 
 
 def touches_query(status: str | None, due_before: datetime | None, customer_id: uuid.UUID | None) -> Select[Touch]:
@@ -372,7 +381,7 @@ def touches_query(status: str | None, due_before: datetime | None, customer_id: 
     if due_before:
         q = q.where(Touch.due_at < due_before)
     if customer_id:
-        q = q.where(Touch.customer_id == customer_id)
+        q = q.where(of_customers([customer_id]))
     return q
 
 
