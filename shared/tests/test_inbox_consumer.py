@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import notes_service
@@ -11,6 +12,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from helpers import rows, scalar
 
+from wafa_shared.events import Event
+from wafa_shared.inbox import ConsumerSpec, Handlers, InboxConsumer, Parsed
 from wafa_shared.testing.events import eventually, read_events
 
 
@@ -155,3 +158,27 @@ async def test_events_arriving_while_postgresql_is_down_wait_for_it_and_none_is_
         assert await scalar(svc, "SELECT count(DISTINCT note_id) FROM note_effects") == 10
         assert await scalar(svc, "SELECT count(*) FROM dead_letters") == 0
         assert svc.runtime.consumers[0].connected, "the consumer is still running"
+
+
+async def test_the_before_handlers_hook_sees_every_new_event_of_a_batch_before_any_handler_runs() -> None:
+    """Handlers run in event order, batch handlers on runs of their type; the hook (where a
+    consumer takes its locks at once) runs first, with the whole batch."""
+    calls: list[tuple[str, object]] = []
+    handlers = Handlers()
+
+    @handlers.before_handlers
+    async def before(session: Any, batch: list[tuple[Event, Any]]) -> None:
+        calls.append(("before", [e.type for e, _ in batch]))
+
+    @handlers.on("a")
+    async def on_a(session: Any, event: Event, data: Any) -> None:
+        calls.append(("a", event.subject))
+
+    @handlers.on_batch("b")
+    async def on_b(session: Any, batch: list[tuple[Event, Any]]) -> None:
+        calls.append(("b", [e.subject for e, _ in batch]))
+
+    consumer = InboxConsumer(ConsumerSpec("hook", ["x"], handlers), sessions=None, bootstrap="", service="test")  # type: ignore[arg-type]
+    events = [Event(type=t, source="test", subject=str(i), data={}) for i, t in enumerate(["b", "b", "a", "b"])]
+    await consumer._dispatch(None, [Parsed(record=SimpleNamespace(headers=None), event=e) for e in events])  # type: ignore[arg-type]
+    assert calls == [("before", ["b", "b", "a", "b"]), ("b", ["0", "1"]), ("a", "2"), ("b", ["3"])]

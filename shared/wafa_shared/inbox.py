@@ -58,6 +58,7 @@ class Handlers:
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
         self.batch_by_type: dict[str, BatchHandler] = {}
+        self.before: BatchHandler | None = None
 
     def types(self) -> set[str]:
         """The event types something here handles."""
@@ -76,6 +77,13 @@ class Handlers:
             return fn
 
         return register
+
+    def before_handlers(self, fn: BatchHandler) -> BatchHandler:
+        """Run `fn` with all the new events of a consumed batch, in its transaction, before any
+        handler: the place to take every lock the handlers will need in one statement, in the
+        order a concurrent job takes them (taken event by event, they can form a cycle with it)."""
+        self.before = fn
+        return fn
 
 
 @dataclass
@@ -341,6 +349,8 @@ class InboxConsumer:
     async def _dispatch(self, session: AsyncSession, fresh: list[Parsed]) -> None:
         """Run handlers in event order; runs of one type with a batch handler go together."""
         handlers = self.spec.handlers
+        if handlers.before is not None and fresh:
+            await handlers.before(session, [(p.event, p.data) for p in fresh])  # type: ignore[misc]
         i = 0
         while i < len(fresh):
             event_type = fresh[i].event.type  # type: ignore[union-attr]

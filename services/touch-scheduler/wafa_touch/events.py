@@ -101,16 +101,26 @@ async def on_lead_converted(session: AsyncSession, event: Event, data: LeadConve
     await schedule_lead_update(session, data)
 
 
+@handlers.before_handlers
+async def lock_for_recovery_calls(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
+    """A detractor's recovery call is decided as its response is consumed, which locks the
+    customer, then team members, as a dispatch run does. Locked response by response, in event
+    order, within the batch's one transaction, they deadlocked against a dispatch run holding
+    some of them; so every customer of the batch's unhappy responses, then every team member
+    their tasks may go to, is locked here first, each set in one statement in the dispatcher's order."""
+    unhappy = {d.customer_id for _, d in batch if isinstance(d, ResponseSubmitted) and d.customer_id is not None and is_unhappy(d)}
+    if unhappy:
+        await repo.lock_customers(session, unhappy)
+        profiles = await repo.profiles(session, unhappy)
+        await repo.lock_team(session, [p.owner for p in profiles.values() if p.owner])
+
+
 @handlers.on_batch("survey.response.submitted")
 async def on_responses(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
-    """Each unhappy response in turn, after locking all their customers in the dispatcher's one
-    global order: locking them one response at a time, in event order, deadlocked against a
-    dispatch run holding some of them."""
-    unhappy = [(e, d) for e, d in batch if isinstance(d, ResponseSubmitted) and d.customer_id is not None and is_unhappy(d)]
-    if unhappy:
-        await repo.lock_customers(session, {d.customer_id for _, d in unhappy})
-    for event, data in unhappy:
-        await on_response(session, event, data)
+    """Each unhappy response in turn (their locks are held already: `lock_for_recovery_calls`)."""
+    for event, data in batch:
+        if isinstance(data, ResponseSubmitted) and data.customer_id is not None and is_unhappy(data):
+            await on_response(session, event, data)
 
 
 async def on_response(session: AsyncSession, event: Event, data: ResponseSubmitted) -> None:

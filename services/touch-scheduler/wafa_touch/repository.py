@@ -319,13 +319,18 @@ _COUNT_ASSIGNMENTS = text(
 )
 
 
+async def lock_team(session: AsyncSession, owners: Iterable[str]) -> Sequence[Any]:
+    """Lock the active team members and the named owners, in name order, until the transaction
+    ends; returns their (name, active, assigned_count)."""
+    return (await session.execute(_LOCK_TEAM, {"owners": sorted(set(owners))})).all()
+
+
 async def assign(session: AsyncSession, owners: list[str | None]) -> list[str | None]:
     """One assignee per new task: its customer's owner, else round robin (the active member with
     the fewest assignments so far, ties by name). The members are locked in name order and
     counted in one statement, so concurrent dispatchers neither deadlock nor pick from a stale
     count. None where there is neither an owner nor an active member."""
-    named = sorted({o for o in owners if o})
-    rows = (await session.execute(_LOCK_TEAM, {"owners": named})).all()
+    rows = await lock_team(session, [o for o in owners if o])
     counts = {r.name: r.assigned_count for r in rows}
     active = [r.name for r in rows if r.active]
     added: dict[str, int] = {}
