@@ -658,7 +658,8 @@ async def check_touches(dbs: Databases, sink: WebhookSink, welcome_plan: str, bu
     assert enrolments == [], f"customers enrolled twice in a plan: {enrolments[:5]}"
     twice = await dbs.rows(
         "touch-scheduler",
-        "SELECT enrolment_id, definition_id, seq, count(*) FROM touches WHERE enrolment_id IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1",
+        "SELECT t.enrolment_id, d.def_key, t.seq, count(*) FROM touches t JOIN touch_definitions d ON d.id = t.definition_id"
+        " WHERE t.enrolment_id IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1",
     )
     assert twice == [], f"a plan's touch made twice for one enrolment: {twice[:5]}"
     received: dict[str, set[str]] = {}

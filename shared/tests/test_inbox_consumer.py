@@ -160,15 +160,15 @@ async def test_events_arriving_while_postgresql_is_down_wait_for_it_and_none_is_
         assert svc.runtime.consumers[0].connected, "the consumer is still running"
 
 
-async def test_the_before_handlers_hook_sees_every_new_event_of_a_batch_before_any_handler_runs() -> None:
+async def test_the_after_handlers_hook_sees_every_new_event_of_a_batch_once_every_handler_ran() -> None:
     """Handlers run in event order, batch handlers on runs of their type; the hook (where a
-    consumer takes its locks at once) runs first, with the whole batch."""
+    consumer does the work that locks what a concurrent job locks) runs last, with the whole batch."""
     calls: list[tuple[str, object]] = []
     handlers = Handlers()
 
-    @handlers.before_handlers
-    async def before(session: Any, batch: list[tuple[Event, Any]]) -> None:
-        calls.append(("before", [e.type for e, _ in batch]))
+    @handlers.after_handlers
+    async def after(session: Any, batch: list[tuple[Event, Any]]) -> None:
+        calls.append(("after", [e.type for e, _ in batch]))
 
     @handlers.on("a")
     async def on_a(session: Any, event: Event, data: Any) -> None:
@@ -181,4 +181,4 @@ async def test_the_before_handlers_hook_sees_every_new_event_of_a_batch_before_a
     consumer = InboxConsumer(ConsumerSpec("hook", ["x"], handlers), sessions=None, bootstrap="", service="test")  # type: ignore[arg-type]
     events = [Event(type=t, source="test", subject=str(i), data={}) for i, t in enumerate(["b", "b", "a", "b"])]
     await consumer._dispatch(None, [Parsed(record=SimpleNamespace(headers=None), event=e) for e in events])  # type: ignore[arg-type]
-    assert calls == [("before", ["b", "b", "a", "b"]), ("b", ["0", "1"]), ("a", "2"), ("b", ["3"])]
+    assert calls == [("b", ["0", "1"]), ("a", "2"), ("b", ["3"]), ("after", ["b", "b", "a", "b"])]

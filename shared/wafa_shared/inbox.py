@@ -58,7 +58,7 @@ class Handlers:
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
         self.batch_by_type: dict[str, BatchHandler] = {}
-        self.before: BatchHandler | None = None
+        self.after: BatchHandler | None = None
 
     def types(self) -> set[str]:
         """The event types something here handles."""
@@ -78,11 +78,12 @@ class Handlers:
 
         return register
 
-    def before_handlers(self, fn: BatchHandler) -> BatchHandler:
-        """Run `fn` with all the new events of a consumed batch, in its transaction, before any
-        handler: the place to take every lock the handlers will need in one statement, in the
-        order a concurrent job takes them (taken event by event, they can form a cycle with it)."""
-        self.before = fn
+    def after_handlers(self, fn: BatchHandler) -> BatchHandler:
+        """Run `fn` with all the new events of a consumed batch, in its transaction, after every
+        handler: work that takes the locks a concurrent job takes goes here, once per batch and
+        last, so it takes them in one statement each, in the job's order, with nothing waited on
+        afterwards (taken event by event, between other handlers, they can form a cycle with it)."""
+        self.after = fn
         return fn
 
 
@@ -349,8 +350,6 @@ class InboxConsumer:
     async def _dispatch(self, session: AsyncSession, fresh: list[Parsed]) -> None:
         """Run handlers in event order; runs of one type with a batch handler go together."""
         handlers = self.spec.handlers
-        if handlers.before is not None and fresh:
-            await handlers.before(session, [(p.event, p.data) for p in fresh])  # type: ignore[misc]
         i = 0
         while i < len(fresh):
             event_type = fresh[i].event.type  # type: ignore[union-attr]
@@ -366,6 +365,8 @@ class InboxConsumer:
             if handler is not None:
                 await self._call(handler, session, fresh[i])
             i += 1
+        if handlers.after is not None and fresh:
+            await handlers.after(session, [(p.event, p.data) for p in fresh])  # type: ignore[misc]
 
     @staticmethod
     async def _call(handler: Handler, session: AsyncSession, p: Parsed) -> None:

@@ -56,6 +56,8 @@ async def test_touches_share_their_definitions_and_an_edited_plan_leaves_earlier
         }
         body = {"key": "three", "name": "Three", "holdout_pct": "0", "touches": [touch]}
         pid = (await svc.client.post("/v1/plans", json=body, headers=svc.auth("touches:write"))).json()["id"]
+        async with svc.runtime.sessions() as session:  # stored with the plan: enrolments only look it up
+            assert await session.scalar(text("SELECT key_message FROM touch_definitions WHERE def_key = 'hello'")) == "Welcome"
         first, second = uuid.uuid4(), uuid.uuid4()
         for cid in (first, second):
             await register(svc, cid, T0)

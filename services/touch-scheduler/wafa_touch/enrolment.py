@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
 from wafa_shared.events.touch import PlanEnrolled, TouchScheduled, TouchSkipped
+from wafa_touch import one_off
 from wafa_touch import repository as repo
-from wafa_touch.definitions import Definition, definition_ids
+from wafa_touch.definitions import Definition, definition_ids, store
 from wafa_touch.domain.builtin_plans import BUILTIN_PLANS
 from wafa_touch.domain.fatigue import Policy
 from wafa_touch.domain.holdout import BUCKETS, bucket
@@ -37,7 +38,8 @@ _DEFS_CACHE: dict[tuple[uuid.UUID, int], list[TouchDef]] = {}
 
 
 async def seed_builtin_plans(session: AsyncSession) -> None:
-    """Insert the built-in plans that are missing (never overwrites an edited one)."""
+    """Insert the built-in plans that are missing (never overwrites an edited one), and the
+    definitions of their touches and of the one-off touches."""
     rows = []
     for p in BUILTIN_PLANS:
         touches = [TouchDef.model_validate(t).model_dump(mode="json") for t in p["touches"]]
@@ -58,6 +60,8 @@ async def seed_builtin_plans(session: AsyncSession) -> None:
             }
         )
     await repo.insert_plans_if_missing(session, rows)
+    plans = [TouchDef.model_validate(t) for p in BUILTIN_PLANS for t in p["touches"]]
+    await store(session, [*map(Definition.of, plans), *one_off.DEFINITIONS])
 
 
 def dedupe_key(key: str) -> uuid.UUID:

@@ -101,45 +101,46 @@ async def on_lead_converted(session: AsyncSession, event: Event, data: LeadConve
     await schedule_lead_update(session, data)
 
 
-@handlers.before_handlers
-async def lock_for_recovery_calls(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
-    """A detractor's recovery call is decided as its response is consumed, which locks the
-    customer, then team members, as a dispatch run does. Locked response by response, in event
-    order, within the batch's one transaction, they deadlocked against a dispatch run holding
-    some of them; so every customer of the batch's unhappy responses, then every team member
-    their tasks may go to, is locked here first, each set in one statement in the dispatcher's order."""
-    unhappy = {d.customer_id for _, d in batch if isinstance(d, ResponseSubmitted) and d.customer_id is not None and is_unhappy(d)}
-    if unhappy:
-        await repo.lock_customers(session, unhappy)
-        profiles = await repo.profiles(session, unhappy)
-        await repo.lock_team(session, [p.owner for p in profiles.values() if p.owner])
-
-
 @handlers.on_batch("survey.response.submitted")
 async def on_responses(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
-    """Each unhappy response in turn (their locks are held already: `lock_for_recovery_calls`)."""
-    for event, data in batch:
-        if isinstance(data, ResponseSubmitted) and data.customer_id is not None and is_unhappy(data):
-            await on_response(session, event, data)
+    """The unhappy responses enrol their customers in service recovery, all in one enrolment;
+    the recovery calls are decided at the end of the batch (`decide_recovery_calls`)."""
+    requests = [
+        EnrolRequest(
+            d.customer_id,
+            d.submitted_at,
+            "detractor_response",
+            str(d.response_id),
+            {"response_id": str(d.response_id), "survey_id": str(d.survey_id), "nps": d.nps, "csat": str(d.csat) if d.csat is not None else None},
+        )
+        for _, d in unhappy(batch)
+        if d.customer_id is not None
+    ]
+    if requests:
+        await trigger_many(session, "detractor_response", requests)
 
 
-async def on_response(session: AsyncSession, event: Event, data: ResponseSubmitted) -> None:
-    assert data.customer_id is not None
-    payload = {
-        "response_id": str(data.response_id),
-        "survey_id": str(data.survey_id),
-        "nps": data.nps,
-        "csat": str(data.csat) if data.csat is not None else None,
-    }
-    await trigger(session, "detractor_response", data.customer_id, data.submitted_at, str(data.response_id), payload)
-    # Reaction: the recovery call becomes a task at once, not at the next dispatch run; when the
-    # customer's facts (consents) have not arrived yet, the dispatch job decides a moment later.
-    if await repo.get_profile(session, data.customer_id) is None:
+def unhappy(batch: list[tuple[Event, Any]]) -> list[tuple[Event, ResponseSubmitted]]:
+    return [(e, d) for e, d in batch if isinstance(d, ResponseSubmitted) and d.customer_id is not None and is_unhappy(d)]
+
+
+@handlers.after_handlers
+async def decide_recovery_calls(session: AsyncSession, batch: list[tuple[Event, Any]]) -> None:
+    """Reaction: the recovery calls of the batch's unhappy responses become tasks at once, not
+    at the next dispatch run, in one decision at the latest response's time. It runs last and
+    once, so it locks the customers, then the team members, each set in one statement, as a
+    dispatch run does: decided response by response, between other handlers that wait on
+    touches a dispatch run holds, they deadlocked against it. A customer whose facts (consents)
+    have not arrived yet is left to the dispatch job, a moment later."""
+    responses = [d for _, d in unhappy(batch)]
+    if not responses:
+        return
+    known = await repo.profiles(session, {d.customer_id for d in responses if d.customer_id is not None})
+    if not known:
         return
     s = settings(session)
-    await decide_due(
-        session, data.submitted_at, limit=100, default_tz=s.default_time_zone, default_assignee=s.default_assignee, customer_ids=[data.customer_id]
-    )
+    now = max(d.submitted_at for d in responses)
+    await decide_due(session, now, limit=100 * len(known), default_tz=s.default_time_zone, default_assignee=s.default_assignee, customer_ids=sorted(known))
 
 
 @handlers.on("analytics.customer.at_risk")

@@ -105,7 +105,7 @@ class Touch(Base):
     __tablename__ = "touches"
     __table_args__ = (
         # Scheduled touches by due time (dispatch, announce, upcoming load): a narrow key, and the
-        # only index a newly materialised touch enters besides the id and customer ones.
+        # only index a newly materialised touch enters besides the id and enrolment ones.
         Index("ix_touches_due_scheduled", "due_at", postgresql_where=text("status = 'scheduled'")),
         Index("ix_touches_status_due", "status", "due_at", postgresql_where=text("status <> 'scheduled'")),
         # A customer's touches are found through their enrolments (enrolment ids are time-ordered,

@@ -19,6 +19,9 @@ from wafa_touch.definitions import Definition, definition_ids
 
 INVITATION_PRIORITY = 60
 LEAD_UPDATE_PRIORITY = 50
+INVITATION = Definition("survey-invitation", "survey-invitation", referral_cta=False)
+LEAD_UPDATE = Definition("referred-lead-converted", "referred-lead-update", referral_cta=True)
+DEFINITIONS = (INVITATION, LEAD_UPDATE)
 
 
 async def schedule_one_off(
@@ -26,16 +29,14 @@ async def schedule_one_off(
     *,
     touch_id: uuid.UUID,
     customer_id: uuid.UUID,
-    def_key: str,
+    definition: Definition,
     channel: str,
-    content_key: str,
     priority: int,
     at: datetime,
     window_end: datetime,
     payload: dict[str, Any],
-    referral_cta: bool = False,
 ) -> None:
-    [definition_id] = await definition_ids(session, [Definition(def_key, content_key, referral_cta=referral_cta)])
+    [definition_id] = await definition_ids(session, [definition])
     row = {
         "id": touch_id,
         "customer_id": customer_id,
@@ -69,9 +70,8 @@ async def schedule_invitation(session: AsyncSession, data: InvitationCreated, at
         session,
         touch_id=uuid.uuid5(uuid.NAMESPACE_URL, f"wafa:survey-invitation:{data.invitation_id}"),
         customer_id=data.customer_id,
-        def_key="survey-invitation",
+        definition=INVITATION,
         channel="survey_invite",
-        content_key="survey-invitation",
         priority=INVITATION_PRIORITY,
         at=at,
         window_end=min(data.expires_at, at + timedelta(days=7)),
@@ -88,12 +88,10 @@ async def schedule_lead_update(session: AsyncSession, data: LeadConverted) -> No
         session,
         touch_id=uuid.uuid5(uuid.NAMESPACE_URL, f"wafa:lead-converted:{data.customer_id}"),
         customer_id=data.advocate_id,
-        def_key="referred-lead-converted",
+        definition=LEAD_UPDATE,
         channel="email",
-        content_key="referred-lead-update",
         priority=LEAD_UPDATE_PRIORITY,
         at=data.converted_at,
         window_end=data.converted_at + timedelta(days=14),
         payload={"referee_id": str(data.customer_id), "referral_id": str(data.referral_id) if data.referral_id else None},
-        referral_cta=True,
     )

@@ -91,24 +91,18 @@ _INSERT_DEFINITIONS = text(
     SELECT * FROM unnest(CAST(:digest AS uuid[]), CAST(:def_key AS text[]), CAST(:content_key AS text[]),
       CAST(:key_message AS text[]), CAST(:referral_cta AS boolean[]), CAST(:cost AS numeric[]), CAST(:sla_hours AS int[]))
     ON CONFLICT (digest) DO NOTHING
-    RETURNING digest, id
     """
 )
 
 
-async def definition_ids(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, int]:
-    """The id of each definition row (`definitions.Definition.row`) by digest, inserting the
-    missing ones. A row another transaction inserted meanwhile is read once it committed
-    (the insert waits for it), by a last lookup in a new statement."""
-    digests = [r["digest"] for r in rows]
-    ids: dict[uuid.UUID, int] = {d: i for d, i in await session.execute(_DEFINITION_IDS, {"digests": digests})}
-    missing = [r for r in rows if r["digest"] not in ids]
-    if missing:
-        params = {c: [r[c] for r in missing] for c in missing[0]}
-        ids.update({d: i for d, i in await session.execute(_INSERT_DEFINITIONS, params)})
-        if len(ids) < len(set(digests)):
-            ids.update({d: i for d, i in await session.execute(_DEFINITION_IDS, {"digests": digests})})
-    return ids
+async def definition_ids(session: AsyncSession, digests: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The ids of the stored definitions among these digests."""
+    return {d: i for d, i in await session.execute(_DEFINITION_IDS, {"digests": digests})}
+
+
+async def insert_definitions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert definition rows (`definitions.Definition.row`), ignoring those stored meanwhile."""
+    await session.execute(_INSERT_DEFINITIONS, {c: [r[c] for r in rows] for c in rows[0]})
 
 
 async def copy_touches(session: AsyncSession, columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
@@ -319,18 +313,13 @@ _COUNT_ASSIGNMENTS = text(
 )
 
 
-async def lock_team(session: AsyncSession, owners: Iterable[str]) -> Sequence[Any]:
-    """Lock the active team members and the named owners, in name order, until the transaction
-    ends; returns their (name, active, assigned_count)."""
-    return (await session.execute(_LOCK_TEAM, {"owners": sorted(set(owners))})).all()
-
-
 async def assign(session: AsyncSession, owners: list[str | None]) -> list[str | None]:
     """One assignee per new task: its customer's owner, else round robin (the active member with
     the fewest assignments so far, ties by name). The members are locked in name order and
     counted in one statement, so concurrent dispatchers neither deadlock nor pick from a stale
     count. None where there is neither an owner nor an active member."""
-    rows = await lock_team(session, [o for o in owners if o])
+    named = sorted({o for o in owners if o})
+    rows = (await session.execute(_LOCK_TEAM, {"owners": named})).all()
     counts = {r.name: r.assigned_count for r in rows}
     active = [r.name for r in rows if r.active]
     added: dict[str, int] = {}

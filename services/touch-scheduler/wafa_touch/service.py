@@ -14,6 +14,7 @@ from wafa_shared.outbox import publish
 from wafa_shared.problems import ProblemError, not_found
 from wafa_shared.webhooks import signing
 from wafa_touch import repository as repo
+from wafa_touch.definitions import Definition, store
 from wafa_touch.domain.builtin_plans import CONTENT_TEMPLATES
 from wafa_touch.domain.timing import TouchDef, supported_calendars, zone
 from wafa_touch.models import ChannelEndpoint, DeliveryReceipt, Plan, Task, TeamMember, Touch
@@ -78,6 +79,7 @@ async def create_plan(session: AsyncSession, body: PlanIn) -> Plan:
         version=1,
     )
     session.add(plan)
+    await store(session, [Definition.of(t) for t in body.touches])
     await session.flush()
     return plan
 
@@ -97,6 +99,7 @@ async def update_plan(session: AsyncSession, plan_id: uuid.UUID, body: PlanUpdat
     if body.touches is not None:
         validate_touches(body.touches)
         fields["touches"] = [t.model_dump(mode="json") for t in body.touches]
+        await store(session, [Definition.of(t) for t in body.touches])
     for k, v in fields.items():
         setattr(plan, k, v)
     plan.version += 1

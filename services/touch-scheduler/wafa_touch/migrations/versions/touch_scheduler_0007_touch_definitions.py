@@ -4,6 +4,8 @@ def_key, content_key, key_message, referral_cta, cost and sla_hours were the sam
 touch of a definition; each touch now names its definition by id. A file COPY of 3.3M touches
 took 10.5-11.1 s of PostgreSQL CPU without them against 12.3 s with them. Existing touches get
 the digest `definitions.Definition.digest` computes, so a new enrolment reuses their rows.
+On a large table this rewrites every touch under an exclusive lock (the service waits): plan
+a maintenance window, and a VACUUM afterwards.
 
 Revision ID: touch_scheduler_0007
 Revises: touch_scheduler_0006
