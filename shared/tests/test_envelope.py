@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import orjson
 
-from wafa_shared.events.envelope import Event, new_event
+from wafa_shared.events.envelope import Event, envelope_fields, envelope_json, new_event
 from wafa_shared.events.loyalty import LineSummary, PurchaseRecorded
 
 
@@ -38,3 +38,21 @@ def test_to_json_keeps_extension_attributes_and_hand_built_data() -> None:
     assert parsed.to_json() == _pydantic_json(parsed)
     by_hand = Event.model_construct(id=uuid.uuid4(), type="x.y", source="s", time=datetime.now(UTC), data={"amount": Decimal("1.50")})
     assert orjson.loads(by_hand.to_json())["data"] == {"amount": "1.50"}
+
+
+def test_bulk_envelopes_are_the_json_of_the_event_new_event_builds() -> None:
+    """`outbox.add_data` writes `envelope_json(envelope_fields(...))` without building an
+    `Event`: the same bytes as the event's own JSON, and pydantic's."""
+    data = PurchaseRecorded(
+        purchase_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        order_id="o-2",
+        amount=Decimal("12.50"),
+        currency="SAR",
+        occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+        lines=[],
+    )
+    fields = envelope_fields(data, source="loyalty", subject=data.customer_id, time=datetime(2026, 3, 1, 10, 0, 0, 5, tzinfo=UTC))
+    event = Event.model_construct(**fields)
+    assert envelope_json(fields) == event.to_json() == _pydantic_json(event)
+    assert Event.from_json(envelope_json(fields)) == event

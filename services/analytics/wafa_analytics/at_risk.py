@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_analytics.context import settings_of
 from wafa_analytics.domain.satisfaction import is_detractor
-from wafa_shared.events import new_event
 from wafa_shared.events.analytics import CustomerAtRisk
 from wafa_shared.events.survey import ResponseSubmitted
-from wafa_shared.outbox import SOURCE_INFO, add_events
+from wafa_shared.outbox import add_data
 
 _FLAG_DETRACTORS = text("""
 INSERT INTO a_at_risk (customer_id, reason, detected_at)
@@ -50,8 +49,7 @@ RETURNING customer_id
 
 
 async def _publish(session: AsyncSession, signals: Sequence[CustomerAtRisk]) -> None:
-    source = str(session.info.get(SOURCE_INFO, "analytics"))
-    await add_events(session, [new_event(s, source=source, subject=s.customer_id) for s in signals])
+    await add_data(session, [(s, s.customer_id) for s in signals])
 
 
 async def flag_valuable_detractors(session: AsyncSession, responses: Sequence[ResponseSubmitted]) -> int:

@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.events.touch import TouchScheduled
+from wafa_shared.outbox import add_data
 from wafa_touch import repository as repo
 from wafa_touch.models import Touch
-from wafa_touch.outbox_batch import publish_many
 
 
 async def announce_due(session: AsyncSession, now: datetime, window: timedelta, limit: int) -> int:
@@ -41,7 +41,7 @@ async def announce_due(session: AsyncSession, now: datetime, window: timedelta, 
     reached = target if len(rows) < limit else max(due for *_, due in rows) - timedelta(microseconds=1)
     if after is None or reached > after:
         await repo.set_horizon(session, reached)
-    await publish_many(
+    await add_data(
         session,
         [(TouchScheduled(touch_id=tid, customer_id=cid, plan_id=pid, channel=channel, due_at=due), cid) for tid, cid, pid, channel, due in rows],
         time=now,
@@ -55,7 +55,7 @@ async def announce_touches(session: AsyncSession, touches: Sequence[Touch], now:
     if not new:
         return
     await repo.set_announced(session, [t.id for t in new], now)
-    await publish_many(
+    await add_data(
         session,
         [(TouchScheduled(touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=t.channel, due_at=t.due_at), t.customer_id) for t in new],
         time=now,

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.db import deadlocked
 from wafa_shared.events.touch import TaskAssigned, TouchSent, TouchSkipped
+from wafa_shared.outbox import add_data
 from wafa_shared.webhooks.sender import WebhookSender
 from wafa_shared.webhooks.signing import signed_headers
 from wafa_shared.webhooks.worker import next_attempt
@@ -38,7 +39,6 @@ from wafa_touch.announce import announce_touches
 from wafa_touch.domain.channels import TASK_CHANNELS
 from wafa_touch.domain.fatigue import MONTH, Candidate, Contact, decide
 from wafa_touch.models import CustomerProfile, DispatchAttempt, Task, Touch
-from wafa_touch.outbox_batch import publish_many
 from wafa_touch.policy import load_policy
 
 log = logging.getLogger("wafa.touch.dispatch")
@@ -137,7 +137,7 @@ async def decide_due(
     await repo.bulk_update_touches(session, updates)
     if tasks:
         await session.execute(insert(Task), tasks)
-    await publish_many(session, events, time=now)
+    await add_data(session, events, time=now)
     return stats
 
 
@@ -262,7 +262,7 @@ async def record_deliveries(runtime: Any, now: datetime, results: Posted) -> Del
     async with runtime.sessions() as session:
         await repo.bulk_update_touches(session, updates)
         await session.execute(insert(DispatchAttempt), attempts)
-        await publish_many(session, events, time=now)
+        await add_data(session, events, time=now)
         await session.commit()
     runtime.outbox_committed()
     return stats

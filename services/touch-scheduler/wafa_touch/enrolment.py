@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared import pgcopy
 from wafa_shared.events.touch import PlanEnrolled, TouchScheduled, TouchSkipped
+from wafa_shared.outbox import add_data
 from wafa_touch import one_off
 from wafa_touch import repository as repo
 from wafa_touch.definitions import Definition, definition_ids, store
@@ -31,7 +32,6 @@ from wafa_touch.domain.fatigue import Policy
 from wafa_touch.domain.holdout import BUCKETS, bucket
 from wafa_touch.domain.timing import Facts, PlannedRun, Planner, TouchDef, from_epoch_us, materialise
 from wafa_touch.models import CustomerProfile, Plan, Touch
-from wafa_touch.outbox_batch import publish_many
 from wafa_touch.policy import load_policy
 
 _DEFS_CACHE: dict[tuple[uuid.UUID, int], list[TouchDef]] = {}
@@ -352,7 +352,7 @@ async def enrol_many(
         await repo.copy_touch_rows(session, MATERIALISED_COLUMNS, stream())
     events += encoder.events
     counts = encoder.counts
-    await publish_many(session, events, time=now)
+    await add_data(session, events, time=now)
     return [EnrolResult(row["id"], row["customer_id"], row["holdout"], counts.get(row["id"], 0)) for row in rows]
 
 
@@ -376,7 +376,7 @@ async def unenrol(session: AsyncSession, plan: Plan, customer_id: uuid.UUID, now
 
 
 async def publish_skipped(session: AsyncSession, touches: list[Touch], now: datetime) -> None:
-    await publish_many(
+    await add_data(
         session,
         [
             (TouchSkipped(touch_id=t.id, customer_id=t.customer_id, plan_id=t.plan_id, channel=t.channel, reason=t.reason or "", skipped_at=now), t.customer_id)
@@ -435,5 +435,5 @@ async def refresh_fact_touches(session: AsyncSession, customer_id: uuid.UUID, no
             change["scheduled_announced_at"] = now
             events.append((TouchScheduled(touch_id=t.id, customer_id=customer_id, plan_id=plan.id, channel=t.channel, due_at=change["due_at"]), customer_id))
     await repo.bulk_update_touches(session, changed)
-    await publish_many(session, events, time=now)
+    await add_data(session, events, time=now)
     return len(changed)

@@ -43,7 +43,7 @@ class Event(BaseModel):
         """The JSON pydantic would write, straight from the fields (five times faster; every
         outbox row goes through it). `data` is JSON-ready already unless built by hand."""
         try:
-            return orjson.dumps({**self.__dict__, **(self.__pydantic_extra__ or {})}, option=orjson.OPT_UTC_Z)
+            return envelope_json({**self.__dict__, **(self.__pydantic_extra__ or {})})
         except TypeError:
             return orjson.dumps(self.model_dump(mode="json"))
 
@@ -52,16 +52,29 @@ class Event(BaseModel):
         return cls.model_validate(orjson.loads(raw))
 
 
+def envelope_json(fields: dict[str, Any]) -> bytes:
+    return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
+
+
+def envelope_fields(data: EventData, *, source: str, subject: object | None, time: datetime | None = None) -> dict[str, Any]:
+    """An envelope's fields for a typed payload, in `Event`'s field order, `data` as JSON
+    values: `new_event` builds an `Event` of them; bulk writers dump them to JSON directly
+    (`outbox.add_data`), the bytes the event's `to_json` gives."""
+    return {
+        "specversion": "1.0",
+        "id": uuid.uuid4(),
+        "type": data.event_type,
+        "source": source,
+        "subject": str(subject) if subject is not None else None,
+        "time": time or datetime.now(UTC),
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:wafa:event:{data.event_type}:v{data.version}",
+        "dataversion": data.version,
+        "data": data.model_dump(mode="json"),
+    }
+
+
 def new_event(data: EventData, *, source: str, subject: object | None, time: datetime | None = None) -> Event:
     """Wrap a typed payload in an envelope. `data` was validated when it was built, so the
     envelope is constructed without validating it again (this sits on every write path)."""
-    return Event.model_construct(
-        id=uuid.uuid4(),
-        type=data.event_type,
-        source=source,
-        subject=str(subject) if subject is not None else None,
-        time=time or datetime.now(UTC),
-        dataschema=f"urn:wafa:event:{data.event_type}:v{data.version}",
-        dataversion=data.version,
-        data=data.model_dump(mode="json"),
-    )
+    return Event.model_construct(**envelope_fields(data, source=source, subject=subject, time=time))
