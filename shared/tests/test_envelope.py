@@ -16,8 +16,8 @@ def _pydantic_json(event: Event) -> bytes:
     return orjson.dumps(event.model_dump(mode="json"))
 
 
-def test_to_json_matches_pydantic_for_a_published_event() -> None:
-    data = PurchaseRecorded(
+def _purchase() -> PurchaseRecorded:
+    return PurchaseRecorded(
         purchase_id=uuid.uuid4(),
         customer_id=uuid.uuid4(),
         order_id="o-1",
@@ -26,6 +26,10 @@ def test_to_json_matches_pydantic_for_a_published_event() -> None:
         occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
         lines=[LineSummary(sku="SKU-1", category="perfume", quantity=Decimal(2), amount=Decimal("25.00"))],
     )
+
+
+def test_to_json_matches_pydantic_for_a_published_event() -> None:
+    data = _purchase()
     riyadh = timezone(timedelta(hours=3))
     for at in (datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 1, 13, 0, tzinfo=riyadh)):
         event = new_event(data, source="loyalty", subject=data.customer_id, time=at)
@@ -43,15 +47,7 @@ def test_to_json_keeps_extension_attributes_and_hand_built_data() -> None:
 def test_bulk_envelopes_are_the_json_of_the_event_new_event_builds() -> None:
     """`outbox.add_data` writes `envelope_json(envelope_fields(...))` without building an
     `Event`: the same bytes as the event's own JSON, and pydantic's."""
-    data = PurchaseRecorded(
-        purchase_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        order_id="o-2",
-        amount=Decimal("12.50"),
-        currency="SAR",
-        occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
-        lines=[],
-    )
+    data = _purchase()
     fields = envelope_fields(data, source="loyalty", subject=data.customer_id, time=datetime(2026, 3, 1, 10, 0, 0, 5, tzinfo=UTC))
     event = Event.model_construct(**fields)
     assert envelope_json(fields) == event.to_json() == _pydantic_json(event)
