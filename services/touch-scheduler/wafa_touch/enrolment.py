@@ -41,8 +41,11 @@ async def seed_builtin_plans(session: AsyncSession) -> None:
     """Insert the built-in plans that are missing (never overwrites an edited one), and the
     definitions of their touches and of the one-off touches."""
     rows = []
+    definitions = list(one_off.DEFINITIONS)
     for p in BUILTIN_PLANS:
-        touches = [TouchDef.model_validate(t).model_dump(mode="json") for t in p["touches"]]
+        defs = [TouchDef.model_validate(t) for t in p["touches"]]
+        definitions += map(Definition.of, defs)
+        touches = [d.model_dump(mode="json") for d in defs]
         rows.append(
             {
                 "id": uuid.uuid4(),
@@ -60,8 +63,7 @@ async def seed_builtin_plans(session: AsyncSession) -> None:
             }
         )
     await repo.insert_plans_if_missing(session, rows)
-    plans = [TouchDef.model_validate(t) for p in BUILTIN_PLANS for t in p["touches"]]
-    await store(session, [*map(Definition.of, plans), *one_off.DEFINITIONS])
+    await store(session, definitions)
 
 
 def dedupe_key(key: str) -> uuid.UUID:
