@@ -273,9 +273,9 @@ DEADLOCK_ATTEMPTS = 3
 
 async def decide_batch(runtime: Any, now: datetime) -> DecideStats:
     """One batch of decisions in its own transaction, run again if PostgreSQL picked it as a
-    deadlock's victim. The triggers consumer decides a detractor's recovery call at once and
-    may, within one consumed batch, lock customers and team members in several statements: a
-    cycle with this run is possible, and the victim was rolled back whole."""
+    deadlock's victim (rolled back whole). The triggers consumer decides recovery calls last in
+    a consumed batch, in this run's lock order, but its earlier handlers may hold touches this
+    run is about to update: a cycle stays possible, if rare."""
     s = runtime.settings
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
