@@ -8,8 +8,9 @@ a transaction that rolled back.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,8 +55,14 @@ def bind_publisher(info: dict[str, object], *, source: str, topic_prefix: str) -
 async def add_events(session: AsyncSession, events: list[Event], headers: list[str] | None = None) -> None:
     """Queue events for publication in the session's transaction (one multi-row insert).
     `headers`: see `outbox_params`."""
-    if events:
-        await _INSERT.execute(session, outbox_params(session, events, headers))
+    await add_envelopes(session, [e.fields() for e in events], headers)
+
+
+async def add_envelopes(session: AsyncSession, envelopes: Sequence[Mapping[str, Any]], headers: list[str] | None = None) -> None:
+    """`add_events` for envelope fields (`envelope_fields`): hot paths queue their events
+    without building an `Event` each."""
+    if envelopes:
+        await _INSERT.execute(session, outbox_params(session, envelopes, headers))
         outbox_written(session)
 
 
@@ -69,21 +76,22 @@ def trace_headers() -> str:
     return orjson.dumps(context_headers()).decode()
 
 
-def outbox_params(session: AsyncSession, events: list[Event], headers: list[str] | None = None) -> dict[str, object]:
-    """The parameters of `OUTBOX_INSERT_SQL` for these events. A caller that runs the insert
-    inside its own statement calls `outbox_written` when rows were written. `headers`: each
-    event's `trace_headers()`, taken where its request ran (events of several requests written
-    together); by default every event gets the current context's."""
+def outbox_params(session: AsyncSession, envelopes: Sequence[Mapping[str, Any]], headers: list[str] | None = None) -> dict[str, object]:
+    """The parameters of `OUTBOX_INSERT_SQL` for these envelopes (`envelope_fields`, or an
+    `Event`'s `fields()`). A caller that runs the insert inside its own statement calls
+    `outbox_written` when rows were written. `headers`: each event's `trace_headers()`, taken
+    where its request ran (events of several requests written together); by default every
+    event gets the current context's."""
     prefix = str(session.info.get(PREFIX_INFO, ""))
-    assert headers is None or len(headers) == len(events)
+    assert headers is None or len(headers) == len(envelopes)
     return {
-        "ids": [e.id for e in events],
-        "topics": [prefix + CATALOG.schema(e.type, e.dataversion).topic for e in events],
-        "keys": [e.subject for e in events],
-        "shards": [shard_of(e.subject) for e in events],
-        "types": [e.type for e in events],
-        "payloads": [e.to_json().decode() for e in events],
-        "headers": headers if headers is not None else [trace_headers()] * len(events),
+        "ids": [e["id"] for e in envelopes],
+        "topics": [prefix + CATALOG.schema(e["type"], e["dataversion"]).topic for e in envelopes],
+        "keys": [e["subject"] for e in envelopes],
+        "shards": [shard_of(e["subject"]) for e in envelopes],
+        "types": [e["type"] for e in envelopes],
+        "payloads": [envelope_json(e).decode() for e in envelopes],
+        "headers": headers if headers is not None else [trace_headers()] * len(envelopes),
     }
 
 
@@ -91,20 +99,10 @@ async def add_data(session: AsyncSession, items: Sequence[tuple[EventData, objec
     """Queue typed payloads, each with its subject, `chunk` per statement: what `add_events`
     does for `new_event`s of them, without building an `Event` each (bulk writers queue
     hundreds of thousands: the envelopes go from their fields to JSON, a third of the cost)."""
-    source, prefix, headers = str(session.info.get(SOURCE_INFO, "wafa")), str(session.info.get(PREFIX_INFO, "")), trace_headers()
+    source, headers = str(session.info.get(SOURCE_INFO, "wafa")), trace_headers()
     for i in range(0, len(items), chunk):
         envelopes = [envelope_fields(data, source=source, subject=subject, time=time) for data, subject in items[i : i + chunk]]
-        params = {
-            "ids": [e["id"] for e in envelopes],
-            "topics": [prefix + CATALOG.schema(e["type"], e["dataversion"]).topic for e in envelopes],
-            "keys": [e["subject"] for e in envelopes],
-            "shards": [shard_of(e["subject"]) for e in envelopes],
-            "types": [e["type"] for e in envelopes],
-            "payloads": [envelope_json(e).decode() for e in envelopes],
-            "headers": [headers] * len(envelopes),
-        }
-        await _INSERT.execute(session, params)
-        outbox_written(session)
+        await add_envelopes(session, envelopes, [headers] * len(envelopes))
 
 
 async def publish(session: AsyncSession, data: EventData, *, subject: object | None, time: datetime | None = None) -> Event:

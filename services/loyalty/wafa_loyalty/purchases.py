@@ -27,11 +27,13 @@ from wafa_loyalty.domain.tiers import TierDef, add_months, next_tier, review_at,
 from wafa_loyalty.models import Member, Program, Purchase, QualifyingCredit, Refund
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
-from wafa_shared.events import Event, EventData, new_event
+from wafa_shared.events import EventData
+from wafa_shared.events.envelope import envelope_fields
 from wafa_shared.events.loyalty import LineSummary, PointsEarned, PurchaseRecorded, PurchaseRefunded, TierChanged
+from wafa_shared.ids import new_id
 from wafa_shared.money import quantize
 from wafa_shared.observability import carrying
-from wafa_shared.outbox import SOURCE_INFO, add_events, publish, trace_headers
+from wafa_shared.outbox import SOURCE_INFO, add_envelopes, publish, trace_headers
 from wafa_shared.problems import ProblemError
 
 PROGRAM_TTL_S = 5.0  # how stale a cached program may be (programs change rarely)
@@ -75,7 +77,8 @@ def purchase_out(p: PurchaseLike, pending_days: int = 0) -> PurchaseOut:
 
 class Context:
     """What one request or batch shares: programs and tiers (read once; `cache` may carry them
-    across requests for `PROGRAM_TTL_S`), and the events it publishes, written to the outbox
+    across requests for `PROGRAM_TTL_S`), and the events it publishes (envelope fields, no
+    `Event` built for each: this is the hot path), written to the outbox
     in one multi-row insert, in order. Each event keeps the trace headers current when it is
     published: `record_batch` sets each purchase's request around its planning (`carrying`),
     and `member_trace` keeps the last one per member for the tier change that follows, since
@@ -83,7 +86,7 @@ class Context:
 
     def __init__(self, cache: dict[uuid.UUID, tuple[float, Program, list[TierDef]]] | None = None) -> None:
         self.cache = cache if cache is not None else {}
-        self.events: list[Event] = []
+        self.events: list[dict[str, Any]] = []
         self.headers: list[str] = []
         self.member_trace: dict[uuid.UUID, str | None] = {}
 
@@ -97,16 +100,16 @@ class Context:
         return hit[1], hit[2]
 
     def publish(self, session: AsyncSession, data: EventData, subject: uuid.UUID) -> None:
-        self.events.append(new_event(data, source=str(session.info.get(SOURCE_INFO, "loyalty")), subject=subject))
+        self.events.append(envelope_fields(data, source=str(session.info.get(SOURCE_INFO, "loyalty")), subject=subject))
         self.headers.append(trace_headers())
 
-    def take_events(self) -> tuple[list[Event], list[str]]:
+    def take_events(self) -> tuple[list[dict[str, Any]], list[str]]:
         events, headers = self.events, self.headers
         self.events, self.headers = [], []
         return events, headers
 
     async def flush_events(self, session: AsyncSession) -> None:
-        await add_events(session, *self.take_events())
+        await add_envelopes(session, *self.take_events())
 
 
 def _unknown_customer(customer_id: uuid.UUID) -> ProblemError:
@@ -210,7 +213,7 @@ async def _plan(
     credit) and events; the member's balances change in memory."""
     lines = [Line(item.sku, item.category, item.quantity, item.unit_price) for item in body.lines]
     amount = quantize(sum((line.amount for line in lines), Decimal(0)), program.currency)
-    purchase_id = uuid.uuid4()
+    purchase_id = new_id()
     first = member.purchases == 0
     tier_multiplier = next((t.earn_multiplier for t in tiers if t.rank == member.tier_rank), Decimal(1))
     at = body.occurred_at
@@ -368,7 +371,7 @@ async def refund(session: AsyncSession, purchase_id: uuid.UUID, body: RefundIn, 
     qual_before = purchase.qualifying * purchase.refunded_amount / purchase.amount
     qualifying = qual_total - qual_before
     purchase.refunded_amount = after
-    refund_id = uuid.uuid4()
+    refund_id = new_id()
     reversed_points = await ledger.reverse(session, member, points, at, purchase_id=purchase_id, policy=program.negative_balance, reason=body.reason)
     if qualifying:
         session.add(QualifyingCredit(customer_id=member.customer_id, purchase_id=purchase_id, amount=-qualifying, credited_at=purchase.occurred_at))

@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.db import DriverSql
-from wafa_shared.events.envelope import Event
 from wafa_shared.outbox import OUTBOX_INSERT_SQL, outbox_params, outbox_written
 
 _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
@@ -234,7 +233,7 @@ async def write_purchases(
     w: Writes,
     members: list[MemberState],
     windows: list[tuple[uuid.UUID, datetime, datetime]],
-    events: list[Event],
+    events: list[dict[str, Any]],
     headers: list[str],
 ) -> tuple[int, list[Decimal]]:
     """Write everything in one statement, the purchases' events in the outbox included (a

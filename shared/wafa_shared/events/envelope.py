@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
+
+from wafa_shared.ids import new_id
 
 
 class EventData(BaseModel):
@@ -29,7 +33,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    id: uuid.UUID = Field(default_factory=new_id)
     type: str
     source: str
     subject: str | None = None
@@ -39,21 +43,23 @@ class Event(BaseModel):
     dataversion: int = 1
     data: dict[str, Any]
 
+    def fields(self) -> dict[str, Any]:
+        """The envelope's fields, extension attributes included, as `envelope_fields` gives them."""
+        return {**self.__dict__, **(self.__pydantic_extra__ or {})}
+
     def to_json(self) -> bytes:
-        """The JSON pydantic would write, straight from the fields (five times faster; every
-        outbox row goes through it). `data` is JSON-ready already unless built by hand."""
-        try:
-            return envelope_json({**self.__dict__, **(self.__pydantic_extra__ or {})})
-        except TypeError:
-            return orjson.dumps(self.model_dump(mode="json"))
+        """The JSON pydantic would write, straight from the fields (five times faster)."""
+        return envelope_json(self.fields())
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Event:
         return cls.model_validate(orjson.loads(raw))
 
 
-def envelope_json(fields: dict[str, Any]) -> bytes:
-    return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
+def envelope_json(fields: Mapping[str, Any]) -> bytes:
+    """An envelope's JSON: what pydantic writes for it. `data` is JSON-ready unless built by
+    hand; what orjson cannot write (a Decimal, a model) is written as pydantic would."""
+    return orjson.dumps(fields, default=to_jsonable_python, option=orjson.OPT_UTC_Z)
 
 
 def envelope_fields(data: EventData, *, source: str, subject: object | None, time: datetime | None = None) -> dict[str, Any]:
@@ -62,7 +68,7 @@ def envelope_fields(data: EventData, *, source: str, subject: object | None, tim
     (`outbox.add_data`), the bytes the event's `to_json` gives."""
     return {
         "specversion": "1.0",
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "type": data.event_type,
         "source": source,
         "subject": str(subject) if subject is not None else None,
