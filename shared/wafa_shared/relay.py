@@ -19,12 +19,14 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wafa_shared.kafka import new_producer, start_client
+from wafa_shared.kafka import Message, new_producer, send_all, start_client
 from wafa_shared.observability import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from wafa_shared.outbox import SHARDS
 
@@ -154,12 +156,7 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
-            futures = []
-            for row in rows:
-                headers = [(k, v.encode()) for k, v in _json_dict(row.headers).items()]
-                headers.append(("content-type", b"application/cloudevents+json"))
-                futures.append(await self._producer.send(row.topic, value=row.payload.encode(), key=(row.key or "").encode() or None, headers=headers))
-            await asyncio.gather(*futures)
+            await send_all(self._producer, map(_message, rows))
             ids = [row.id for row in rows]
             await session.execute(_MARK, {"ids": ids})
             await session.execute(_FANOUT, {"ids": ids})
@@ -176,10 +173,11 @@ class OutboxRelay:
         return int(deleted or 0)
 
 
-def _json_dict(raw: str | None) -> dict[str, str]:
-    import orjson
-
-    return dict(orjson.loads(raw)) if raw else {}
+def _message(row: Any) -> Message:
+    """An outbox row as a Kafka message: its trace headers and the CloudEvents content type."""
+    headers = [(k, v.encode()) for k, v in (orjson.loads(row.headers) if row.headers else {}).items()]
+    headers.append(("content-type", b"application/cloudevents+json"))
+    return row.topic, row.key.encode() if row.key else None, row.payload.encode(), headers
 
 
 async def republish_since(sessions: async_sessionmaker[AsyncSession], since: datetime) -> int:
