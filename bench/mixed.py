@@ -94,7 +94,7 @@ def purchase(customer_id: str, i: int, year: int = YEAR) -> dict[str, Any]:
     }
 
 
-async def warm_up(c: dict[str, httpx.AsyncClient], p: Any, regulars: list[str]) -> None:
+async def warm_up(c: dict[str, httpx.AsyncClient], p: Any, regulars: list[str], idle: float) -> None:
     """Give every regular its first purchase before the measured window, and wait until its
     effects are done (counted in analytics, enrolled in Client for Life, the platform quiet).
 
@@ -118,7 +118,7 @@ async def warm_up(c: dict[str, httpx.AsyncClient], p: Any, regulars: list[str]) 
         await asyncio.sleep(0.5)
     if wanted or time.monotonic() >= deadline:
         raise TimeoutError(f"warm-up not done: {len(wanted)} regulars not enrolled")
-    await settled(p, deadline)
+    await settled(p, deadline, idle)
 
 
 async def enrolments_consumer(p: Any) -> AIOKafkaConsumer:
@@ -128,13 +128,19 @@ async def enrolments_consumer(p: Any) -> AIOKafkaConsumer:
     return consumer
 
 
-async def settled(p: Any, deadline: float) -> None:
-    """Until the platform's processes use under a tenth of a core together (outboxes relayed,
-    consumers caught up): what the warm-up left running would be measured as load."""
+async def cpu_rate(p: Any, seconds: float = 1.0) -> float:
+    """Cores the platform's processes use together over the next `seconds`."""
+    before = platform_cpu_seconds(p)
+    await asyncio.sleep(seconds)
+    return (platform_cpu_seconds(p) - before) / seconds
+
+
+async def settled(p: Any, deadline: float, idle: float) -> None:
+    """Until the platform's processes use under a tenth of a core more than when idle (`idle`:
+    polling relays and consumers, about 0.15-0.2 core here), i.e. outboxes relayed and
+    consumers caught up: what the warm-up left running would be measured as load."""
     while time.monotonic() < deadline:
-        before = platform_cpu_seconds(p)
-        await asyncio.sleep(1.0)
-        if platform_cpu_seconds(p) - before < 0.1:
+        if await cpu_rate(p) < idle + 0.1:
             return
     raise TimeoutError("the platform did not settle after the warm-up")
 
@@ -182,7 +188,8 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
     regulars = await import_customers(c["customer"], args.customers, "regular")
     canaries = await import_customers(c["customer"], total // CANARY_EVERY + 1, "canary")
     await wait_members(c["loyalty"], regulars + canaries)
-    await warm_up(c, p, regulars)
+    idle = await cpu_rate(p, 3.0)
+    await warm_up(c, p, regulars, idle)
 
     accepted: list[float] = []  # when each measured purchase was accepted
     canary_accepted: dict[str, float] = {}
