@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,13 +98,40 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     return raw.driver_connection
 
 
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled asyncpg connection itself, outside any transaction, for hot single-statement
+    reads (`GET /v1/customers/{id}`, `GET /v1/members/{id}`): one round trip, no BEGIN/COMMIT,
+    no SQLAlchemy execution machinery. It comes from (and goes back to) the service's one pool,
+    so the pool size stays the one knob. Use it only where one statement gives a consistent
+    answer; everything that writes uses a session.
+
+    A PostgreSQL error (the statement failed, the connection is fine) returns it to the pool;
+    anything else (cancelled mid-statement, connection lost) discards it, since its protocol
+    state is then unknown: the pool opens a fresh one when next needed."""
+    pooled = await engine.raw_connection()
+    try:
+        yield pooled.driver_connection  # type: ignore[misc]
+    except asyncpg.PostgresError:
+        raise
+    except BaseException:
+        await greenlet_spawn(pooled.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)  # SQLAlchemy's check-in runs its reset in a greenlet
+
+
 # `:name`, not the `::type` of a cast, nor anything inside a quoted literal (kept as it is)
 _NAMED = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)")
 
 
+Target: TypeAlias = AsyncSession | asyncpg.Connection
+"""Where a `DriverSql` runs: in a session's transaction, or on a connection of `driver_connection`."""
+
+
 class DriverSql:
     """A hot statement, written with `:name` parameters like `text()`, run on the session's
-    asyncpg connection in the session's transaction.
+    asyncpg connection in the session's transaction (or on a `driver_connection`).
 
     Why: on the purchase path SQLAlchemy's work per execution (compiled-cache lookup, a bind
     processor per parameter, result processing, a greenlet switch each way) cost more CPU than
@@ -126,11 +154,15 @@ class DriverSql:
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         return [params[n] for n in self.names]
 
-    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[asyncpg.Record]:
-        return await (await driver(session)).fetch(self.sql, *self.args(params))
+    async def fetch(self, on: Target, params: Mapping[str, Any]) -> Sequence[asyncpg.Record]:
+        return await (await _connection(on)).fetch(self.sql, *self.args(params))
 
-    async def fetchrow(self, session: AsyncSession, params: Mapping[str, Any]) -> asyncpg.Record | None:
-        return await (await driver(session)).fetchrow(self.sql, *self.args(params))
+    async def fetchrow(self, on: Target, params: Mapping[str, Any]) -> asyncpg.Record | None:
+        return await (await _connection(on)).fetchrow(self.sql, *self.args(params))
 
-    async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
-        await (await driver(session)).execute(self.sql, *self.args(params))
+    async def execute(self, on: Target, params: Mapping[str, Any]) -> None:
+        await (await _connection(on)).execute(self.sql, *self.args(params))
+
+
+async def _connection(on: Target) -> asyncpg.Connection:
+    return await driver(on) if isinstance(on, AsyncSession) else on

@@ -23,7 +23,7 @@ from wafa_customer.models import (
     Referral,
     TeamMember,
 )
-from wafa_customer.read_session import driver_connection
+from wafa_shared.db import driver_connection
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wafa_loyalty import points_ledger as ledger
 from wafa_loyalty import repository as repo
 from wafa_loyalty import tiering
-from wafa_loyalty.domain.tiers import add_months, next_tier, progress_message, window
+from wafa_loyalty.domain.tiers import TierDef, add_months, next_tier, progress_message, window
 from wafa_loyalty.models import LedgerEntry, Member, Program
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.purchases import Context
 from wafa_loyalty.schemas import AdjustmentIn, ExpiringOut, LedgerEntryOut, MemberOut, NextTierOut, QualifyingOut, SubscriptionIn
+from wafa_shared.db import driver_connection
 from wafa_shared.events.loyalty import PointsEarned, PointsRedeemed
+from wafa_shared.lifecycle import Runtime
 from wafa_shared.outbox import publish
 from wafa_shared.problems import ProblemError
 
@@ -27,15 +29,41 @@ def member_not_found(customer_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "not-found", f"Member {customer_id} does not exist")
 
 
-async def member_view(session: AsyncSession, customer_id: uuid.UUID, now: datetime, expiring_days: int, cache: dict[uuid.UUID, Any] | None = None) -> MemberOut:
-    """One statement: the member row with both sums (qualifying credit, points expiring soon)."""
-    await session.flush()
+def _view_windows(now: datetime, expiring_days: int) -> tuple[repo.Windows, datetime]:
+    """Both kinds of qualifying window (the program decides which counts, once the row is
+    read) and the horizon of "expiring soon"."""
     windows = {period: (start, max(end, now)) for period in ("calendar_year", "rolling_12m") for start, end in [window(period, now)]}
-    horizon = now + timedelta(days=expiring_days)
+    return windows, now + timedelta(days=expiring_days)
+
+
+async def member_view(session: AsyncSession, customer_id: uuid.UUID, now: datetime, expiring_days: int, cache: dict[uuid.UUID, Any] | None = None) -> MemberOut:
+    """The member as `GET /v1/members/{id}` shows it, read in the session's transaction (after
+    a write it just made)."""
+    await session.flush()
+    windows, horizon = _view_windows(now, expiring_days)
     member = await repo.member_view_row(session, customer_id, windows, horizon)
     if member is None:
         raise member_not_found(customer_id)
     program, tiers = await Context(cache).program(session, member.program_id)
+    return _member_out(customer_id, member, program, tiers, now, horizon)
+
+
+async def look_up(runtime: Runtime, customer_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> MemberOut:
+    """`member_view` for a read alone: one statement on a pooled connection outside any
+    transaction (no BEGIN/COMMIT round trips; one statement is one snapshot). A session is
+    used only when the program is not cached."""
+    now = runtime.clock.now()
+    windows, horizon = _view_windows(now, runtime.settings.expiring_soon_days)
+    async with driver_connection(runtime.engine) as conn:
+        member = await repo.member_view_row(conn, customer_id, windows, horizon)
+    if member is None:
+        raise member_not_found(customer_id)
+    async with runtime.sessions() as session:
+        program, tiers = await Context(cache).program(session, member.program_id)
+    return _member_out(customer_id, member, program, tiers, now, horizon)
+
+
+def _member_out(customer_id: uuid.UUID, member: repo.MemberView, program: Program, tiers: list[TierDef], now: datetime, horizon: datetime) -> MemberOut:
     start, end = window(program.qualification_period, now)
     credit = Decimal(member.credit_calendar if program.qualification_period == "calendar_year" else member.credit_rolling)
     expiring = Decimal(member.expiring)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wafa_shared.db import DriverSql
+from wafa_shared.db import DriverSql, Target
 from wafa_shared.outbox import OUTBOX_INSERT_SQL, outbox_params, outbox_written
 
 _MEMBER = "m.customer_id, m.program_id, m.birth_date, m.tier, m.tier_rank, m.available, m.pending, m.purchases, m.last_activity_at, m.erased"
@@ -297,11 +297,15 @@ class MemberView(NamedTuple):
     expiring: Decimal
 
 
-async def member_view_row(session: AsyncSession, customer_id: uuid.UUID, windows: dict[str, tuple[datetime, datetime]], horizon: datetime) -> MemberView | None:
+Windows = dict[str, tuple[datetime, datetime]]
+
+
+async def member_view_row(on: Target, customer_id: uuid.UUID, windows: Windows, horizon: datetime) -> MemberView | None:
     """The member with its qualifying credit in both kinds of window (calendar year, rolling 12
     months: the program decides which counts) and its points expiring before `horizon`; one
-    statement, on the driver connection (member lookups are the hottest read)."""
+    statement on a driver connection (member lookups are the hottest read): in the session's
+    transaction, or on a pooled connection outside any (`db.driver_connection`)."""
     (cal_start, cal_end), (roll_start, roll_end) = windows["calendar_year"], windows["rolling_12m"]
     params = {"customer_id": customer_id, "cal_start": cal_start, "cal_end": cal_end, "roll_start": roll_start, "roll_end": roll_end, "horizon": horizon}
-    record = await _VIEW.fetchrow(session, params)
+    record = await _VIEW.fetchrow(on, params)
     return MemberView(*record) if record is not None else None

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from wafa_loyalty import members, programs, referrals
 from wafa_loyalty.api.purchases import program_cache
@@ -31,10 +32,11 @@ async def enrol(body: MemberIn, session: SessionDep, runtime: RuntimeDep) -> Any
 
 
 @router.get("/{customer_id}", response_model=MemberOut, dependencies=[require("loyalty:read")])
-async def get_member(customer_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep) -> Any:
+async def get_member(customer_id: uuid.UUID, runtime: RuntimeDep) -> Any:
     """Redeemable and pending points, the tier, tier-qualifying credit in its window, what is
     needed for the next tier (in the member's currency), and points expiring soon."""
-    return await members.member_view(session, customer_id, runtime.clock.now(), runtime.settings.expiring_soon_days, program_cache(runtime))
+    out = await members.look_up(runtime, customer_id, program_cache(runtime))
+    return Response(out.model_dump_json(), media_type="application/json")  # already validated: serialise once
 
 
 @router.get("/{customer_id}/ledger", response_model=Page[LedgerEntryOut], dependencies=[require("loyalty:read")])
