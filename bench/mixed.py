@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
-from harness import admin_headers, baseline_app, platform, platform_cpu_seconds, platform_rss_mb, service_url, steady_generator
+from harness import admin_headers, baseline_app, cpu_snapshot, cpu_used, platform, platform_processes, platform_rss_mb, service_url, steady_generator
 from rawhttp import RawHttp
 
 from wafa_shared.events.touch import PlanEnrolled
@@ -129,10 +129,11 @@ async def enrolments_consumer(p: Any) -> AIOKafkaConsumer:
 
 
 async def cpu_rate(p: Any, seconds: float = 1.0) -> float:
-    """Cores the platform's processes use together over the next `seconds`."""
-    before = platform_cpu_seconds(p)
+    """Cores the platform's processes use together over the next `seconds` (a process that
+    ends meanwhile, an autovacuum worker, counts what it used before)."""
+    before = cpu_snapshot(platform_processes(p))
     await asyncio.sleep(seconds)
-    return (platform_cpu_seconds(p) - before) / seconds
+    return cpu_used(before, platform_processes(p)) / seconds
 
 
 async def settled(p: Any, deadline: float, idle: float) -> None:
@@ -183,12 +184,12 @@ async def run(args: argparse.Namespace, p: Any) -> dict[str, Any]:
     c = {s: httpx.AsyncClient(base_url=u, headers=h, timeout=60, limits=limits) for s, u in urls.items()}  # set-up
     fast = {s: RawHttp(u, h, connections=32) for s, u in urls.items()}  # the measured load and the polls; 32 per service as wrk_http
     (await c["loyalty"].post("/v1/programs", json=PROGRAM)).raise_for_status()
+    idle = await cpu_rate(p, 3.0)  # before any load: what settling after the warm-up comes back to
     rate = args.purchases_per_s
     total = int(rate * args.seconds)
     regulars = await import_customers(c["customer"], args.customers, "regular")
     canaries = await import_customers(c["customer"], total // CANARY_EVERY + 1, "canary")
     await wait_members(c["loyalty"], regulars + canaries)
-    idle = await cpu_rate(p, 3.0)
     await warm_up(c, p, regulars, idle)
 
     accepted: list[float] = []  # when each measured purchase was accepted

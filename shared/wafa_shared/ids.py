@@ -1,4 +1,4 @@
-"""New ids: UUIDv7 layout (RFC 9562), increasing as one thread makes them.
+"""New ids: UUIDv7 layout (RFC 9562), increasing as a single-threaded process makes them.
 
 Why not `uuid4`: a random key lands on a random page of every index it enters (the primary
 key of a purchase, of an outbox row, of each consumer's inbox), so inserts touch pages all
@@ -53,9 +53,10 @@ def ordered_ids(n: int) -> list[uuid.UUID]:
 
 class _Sequence:
     """The process's id sequence: a new random block each millisecond, a counter within it.
-    Safe across threads (ids stay distinct; their order is only kept within a thread): `next`
-    on an `itertools.count` is atomic, and a block is replaced whole (two threads renewing at
-    once each get a distinct random block)."""
+    Safe across threads in that ids stay distinct (`next` on an `itertools.count` is atomic, a
+    block is replaced whole, and two threads renewing at once each get a distinct random block);
+    their order is not kept then: ids of one millisecond may come from either thread's block.
+    Services are single-threaded asyncio processes."""
 
     def __init__(self) -> None:
         self.block: tuple[int, int, itertools.count[int]] = (-1, 0, itertools.count())

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 log = logging.getLogger("wafa.kafka")
@@ -69,15 +69,16 @@ Message = tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]
 """A message to send: topic, key, value, headers."""
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4096)  # a customer's events meet in one relay batch; about 1 MB when full
 def _key_hash(key: bytes) -> int:
     return murmur2(key) & 0x7FFFFFFF  # aiokafka's murmur2 is pure Python: 5 µs a key
 
 
 def partition_for(key: bytes | None, partitions: list[int]) -> int:
-    """The partition the producer's default partitioner picks (Kafka's: murmur2 of the key over
-    the sorted partitions; a keyless message anywhere), so a key's messages share one partition
-    whichever way they were sent."""
+    """The partition the producer's default partitioner picks for a key (Kafka's: murmur2 of
+    the key over the sorted partitions), so a key's messages share one partition whichever way
+    they were sent. A keyless message goes to any partition (the default partitioner prefers one
+    with a leader; every outbox row has its customer key)."""
     if key is None:
         return random.choice(partitions)
     return partitions[_key_hash(key) % len(partitions)]
@@ -89,21 +90,25 @@ async def send_all(producer: AIOKafkaProducer, messages: Iterable[Message]) -> N
     per-message future, serialisation and partitioning cost most of a relay's time."""
     partitions: dict[str, list[int]] = {}
     batches: dict[tuple[str, int], Any] = {}
-    futures = []
-    for topic, key, value, headers in messages:
-        if topic not in partitions:
-            partitions[topic] = sorted(await producer.partitions_for(topic))
-        tp = (topic, partition_for(key, partitions[topic]))
-        batch = batches.get(tp)
-        if batch is not None and batch.append(timestamp=None, key=key, value=value, headers=headers) is not None:
-            continue
-        if batch is not None:  # full: send it, start the next
-            futures.append(await producer.send_batch(batch, topic, partition=tp[1]))
-        batch = batches[tp] = producer.create_batch()
-        if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
-            raise MessageSizeTooLargeError(f"a message of {len(value)} bytes does not fit in a batch")
-    for (topic, partition), batch in batches.items():
-        futures.append(await producer.send_batch(batch, topic, partition=partition))
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        for topic, key, value, headers in messages:
+            if topic not in partitions:
+                partitions[topic] = sorted(await producer.partitions_for(topic))
+            tp = (topic, partition_for(key, partitions[topic]))
+            batch = batches.get(tp)
+            if batch is not None and batch.append(timestamp=None, key=key, value=value, headers=headers) is not None:
+                continue
+            if batch is not None:  # full (and closed by the failed append): send it, start the next
+                futures.append(await producer.send_batch(batch, topic, partition=tp[1]))
+            batch = batches[tp] = producer.create_batch()
+            batch.append(timestamp=None, key=key, value=value, headers=headers)  # an empty batch takes any message
+        for (topic, partition), batch in batches.items():
+            batch.close()  # complete: no need to linger for more
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+    except BaseException:
+        await asyncio.gather(*futures, return_exceptions=True)  # no unretrieved failures logged later
+        raise
     await asyncio.gather(*futures)
 
 

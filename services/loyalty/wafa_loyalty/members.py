@@ -50,8 +50,8 @@ async def member_view(session: AsyncSession, customer_id: uuid.UUID, now: dateti
 
 async def look_up(runtime: Runtime, customer_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> MemberOut:
     """`member_view` for a read alone: one statement on a pooled connection outside any
-    transaction (no BEGIN/COMMIT round trips; one statement is one snapshot). A session is
-    used only when the program is not cached."""
+    transaction (no BEGIN/COMMIT round trips; one statement is one snapshot). The session
+    reaches the pool only when the program is not cached."""
     now = runtime.clock.now()
     windows, horizon = _view_windows(now, runtime.settings.expiring_soon_days)
     async with driver_connection(runtime.engine) as conn:

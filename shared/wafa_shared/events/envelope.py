@@ -48,8 +48,12 @@ class Event(BaseModel):
         return {**self.__dict__, **(self.__pydantic_extra__ or {})}
 
     def to_json(self) -> bytes:
-        """The JSON pydantic would write, straight from the fields (five times faster)."""
-        return envelope_json(self.fields())
+        """The JSON pydantic would write, straight from the fields (five times faster). Data
+        built by hand with keys that are not strings goes through pydantic."""
+        try:
+            return envelope_json(self.fields())
+        except TypeError:
+            return orjson.dumps(self.model_dump(mode="json"))
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Event:
