@@ -11,8 +11,9 @@ import pytest
 from helpers import scalar
 from sqlalchemy import text
 
-from wafa_shared.relay import OutboxRelay
+from wafa_shared.relay import _CLAIM, OutboxRelay
 from wafa_shared.testing.events import eventually, read_events
+from wafa_shared.testing.plans import generic_plan
 
 
 async def _post_many(svc: Any, n: int, keys: int) -> None:
@@ -93,14 +94,37 @@ async def test_two_relay_replicas_share_the_outbox_and_keep_each_keys_order(note
         assert all(seqs == sorted(seqs) for seqs in by_key.values())
 
 
+async def test_one_busy_key_drains_claim_after_claim_without_waiting_for_a_poll(notes: Any, infra: Any) -> None:
+    """A claim takes an equal share of each shard: a shard that filled its share goes on at once."""
+    async with notes(consumers_enabled=False, relay_enabled=False) as svc:
+        await _post_many(svc, 40, keys=1)
+        relay = OutboxRelay(svc.runtime.sessions, infra.bootstrap, service="notes", batch_size=16, poll_interval_s=600)  # one row per shard a claim
+        task = asyncio.create_task(relay.run())
+        try:
+            await eventually(lambda: scalar(svc, "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"), timeout_s=60)
+        finally:
+            relay.stop()
+            await task
+        events = await read_events(infra.bootstrap, svc.topic("wafa.customer"), until=lambda evs: len(evs) >= 40)
+        assert [e.data["seq"] for e in events] == list(range(40))
+
+
+async def test_the_claim_reads_the_unpublished_index_shard_by_shard(notes: Any) -> None:
+    """Never the primary key from its start: that walks past every retained published row."""
+    async with notes(consumers_enabled=False, relay_enabled=False) as svc, svc.runtime.sessions() as session, session.begin():
+        plan = await generic_plan(session, _CLAIM)
+        assert "ix_outbox_unpublished" in plan and "pk_outbox" not in plan and "Seq Scan" not in plan and "Sort" in plan, plan
+
+
 async def test_published_rows_are_purged_after_retention_and_unpublished_never(notes: Any) -> None:
     async with notes(consumers_enabled=False, relay_enabled=False) as svc:
         await _post_many(svc, 10, keys=2)
         relay = OutboxRelay(svc.runtime.sessions, svc.bootstrap, service="notes", retention_hours=1)
         await scalar(svc, "SELECT 1")
         async with svc.runtime.sessions() as s, s.begin():
-            await s.execute(text("UPDATE outbox SET published_at = now() - interval '2 hours' WHERE id <= 4"))
-            await s.execute(text("UPDATE outbox SET published_at = now() - interval '10 minutes' WHERE id IN (5, 6)"))
+            await s.execute(text("UPDATE outbox SET created_at = now() - interval '3 hours', published_at = now() - interval '2 hours' WHERE id <= 4"))
+            await s.execute(text("UPDATE outbox SET created_at = now() - interval '3 hours', published_at = now() - interval '10 minutes' WHERE id IN (5, 6)"))
+            await s.execute(text("UPDATE outbox SET created_at = now() - interval '3 hours' WHERE id IN (7, 8)"))
         assert await relay.purge() == 4
         assert await scalar(svc, "SELECT count(*) FROM outbox") == 6
         assert await scalar(svc, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 4
