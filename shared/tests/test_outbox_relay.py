@@ -11,7 +11,7 @@ import pytest
 from helpers import scalar
 from sqlalchemy import text
 
-from wafa_shared.relay import _CLAIM, OutboxRelay
+from wafa_shared.relay import _CLAIM, _PURGE, OutboxRelay
 from wafa_shared.testing.events import eventually, read_events
 from wafa_shared.testing.plans import generic_plan
 
@@ -110,10 +110,13 @@ async def test_one_busy_key_drains_claim_after_claim_without_waiting_for_a_poll(
 
 
 async def test_the_claim_reads_the_unpublished_index_shard_by_shard(notes: Any) -> None:
-    """Never the primary key from its start: that walks past every retained published row."""
+    """Never the primary key from its start: that walks past every retained published row. The
+    purge finds old rows by creation time, not by a scan of the whole outbox."""
     async with notes(consumers_enabled=False, relay_enabled=False) as svc, svc.runtime.sessions() as session, session.begin():
         plan = await generic_plan(session, _CLAIM)
         assert "ix_outbox_unpublished" in plan and "pk_outbox" not in plan and "Seq Scan" not in plan and "Sort" in plan, plan
+        purge = await generic_plan(session, _PURGE)
+        assert "ix_outbox_created_at" in purge and "Seq Scan" not in purge, purge
 
 
 async def test_published_rows_are_purged_after_retention_and_unpublished_never(notes: Any) -> None:
