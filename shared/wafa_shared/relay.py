@@ -65,7 +65,8 @@ _FANOUT = text(
     ON CONFLICT DO NOTHING
     """
 )
-# `created_at` (indexed, never after `published_at`) bounds the scan; `published_at` decides.
+# `created_at` (indexed) narrows the scan, `published_at` decides: a row is published after it is
+# created (give or take a round trip between two transactions' clocks: such a row waits a pass).
 _PURGE = text(
     "DELETE FROM outbox WHERE created_at < now() - make_interval(secs => :secs) "
     "AND published_at IS NOT NULL AND published_at < now() - make_interval(secs => :secs)"
@@ -161,9 +162,10 @@ class OutboxRelay:
                 pass
 
     async def publish_batch(self) -> bool:
-        """Send one batch of the oldest unpublished rows of the shards this relay could lease,
-        up to `batch_size` spread over the shards. Returns whether more may be waiting (a shard
-        filled its share), so the caller goes on without pausing."""
+        """Send one batch of the oldest unpublished rows of the shards this relay could lease:
+        a share of ceil(`batch_size` / `SHARDS`) rows each (at most about `batch_size` in all).
+        Returns whether more may be waiting (a shard filled its share), so the caller goes on
+        without pausing."""
         assert self._producer is not None
         per_shard = -(-self.batch_size // SHARDS)
         async with self.sessions() as session, session.begin():
