@@ -54,7 +54,12 @@ def row(scenario: str, value: float | None, unit: str, baseline: float | None = 
 
 
 def _http_rows(d: dict[str, Any]) -> list[Row]:
-    return [row(r["scenario"], r["per_s"], "req/s", r.get("baseline_per_s"), p50=r.get("p50_ms"), p99=r.get("p99_ms")) for r in d["rows"]]
+    return [
+        row(
+            r["scenario"], r["per_s"], "purchases/s" if "batch" in r["scenario"] else "req/s", r.get("baseline_per_s"), p50=r.get("p50_ms"), p99=r.get("p99_ms")
+        )
+        for r in d["rows"]
+    ]
 
 
 def _bus(d: dict[str, Any]) -> list[Row]:
