@@ -7,8 +7,11 @@ import uuid
 from typing import Any
 
 import orjson
-from loyalty_testkit import T0, D, create_program, enrol, ledger, member, purchase_body
+import pytest
+from loyalty_testkit import T0, D, buy, create_program, enrol, ledger, member, purchase_body
+from sqlalchemy import text
 
+from wafa_loyalty import purchases
 from wafa_shared.clock import ManualClock
 from wafa_shared.webhooks import signing
 
@@ -99,3 +102,39 @@ async def test_a_members_purchases_in_one_batch_earn_as_if_sent_one_by_one(wafa_
         assert [(i["status"], D(i["purchase"]["points"])) for i in r.json()["items"]] == [(201, D(60)), (201, D(10)), (201, D(90)), (201, D(30))]
         assert ((await member(svc, a))["tier"], D((await member(svc, a))["available"])) == ("Gold", D(180))
         assert (await member(svc, b))["tier"] == "Silver"
+
+
+async def test_a_batch_written_in_parts_ends_as_if_its_purchases_were_sent_one_by_one(wafa_service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts of two purchases: each part is planned while the one before is written, over three
+    rounds (a member who can still reach Gold has one purchase per round). Balances, tiers,
+    points, ledgers and each member's events equal those of the same purchases sent one by one."""
+    monkeypatch.setattr(purchases, "PART", 2)
+    tiers = [{"name": "Silver", "threshold": "0"}, {"name": "Gold", "threshold": "50", "earn_multiplier": "1.5"}]
+    plan = [(0, "60"), (1, "10"), (2, "30"), (0, "60"), (3, "5"), (2, "30"), (4, "100"), (0, "20"), (1, "50"), (4, "7"), (4, "9"), (2, "1")]
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc, tiers=tiers, rules={"first_purchase_bonus": "10"})
+        batched = [await enrol(svc) for _ in range(5)]
+        single = [await enrol(svc) for _ in range(5)]
+        items = [purchase_body(batched[m], amount) for m, amount in plan]
+        r = await svc.client.post("/v1/purchases/batch", json={"purchases": items}, headers=svc.auth("loyalty:write"))
+        assert r.status_code == 200 and r.json()["created"] == len(plan), r.text
+        batch_points = [D(i["purchase"]["points"]) for i in r.json()["items"]]
+        one_by_one = [D((await buy(svc, single[m], amount))["points"]) for m, amount in plan]
+        assert batch_points == one_by_one
+        assert [(await member(svc, b))["tier"] for b in batched] == ["Gold", "Gold", "Gold", "Silver", "Gold"]
+
+        def view(m: dict[str, Any]) -> tuple[Any, ...]:
+            return m["tier"], D(m["available"]), D(m["pending"])
+
+        def entries(es: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+            return [(e["kind"], D(e["points"]), D(e["balance_after"]), e["rule"]) for e in es]
+
+        async def events(cid: uuid.UUID) -> list[str]:
+            async with svc.runtime.sessions() as session:
+                return list((await session.execute(text("SELECT type FROM outbox WHERE key = :k ORDER BY id"), {"k": str(cid)})).scalars())
+
+        for b, s in zip(batched, single, strict=True):
+            assert view(await member(svc, b)) == view(await member(svc, s))
+            assert entries(await ledger(svc, b)) == entries(await ledger(svc, s))
+            published = await events(b)
+            assert "loyalty.purchase.recorded" in published and published == await events(s), published

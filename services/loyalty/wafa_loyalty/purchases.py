@@ -8,9 +8,12 @@ caller's transaction, under the member's row lock.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -27,6 +30,7 @@ from wafa_loyalty.domain.tiers import TierDef, add_months, next_tier, review_at,
 from wafa_loyalty.models import Member, Program, Purchase, QualifyingCredit, Refund
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
+from wafa_shared.db import driver
 from wafa_shared.events import EventData
 from wafa_shared.events.envelope import envelope_fields
 from wafa_shared.events.loyalty import LineSummary, PointsEarned, PurchaseRecorded, PurchaseRefunded, TierChanged
@@ -196,7 +200,7 @@ class _Caps:
                     self.used[(customer_id, rule, start, end)] += points
 
 
-async def _plan(
+def _plan(
     session: AsyncSession,
     body: PurchaseIn,
     member: repo.MemberState,
@@ -301,28 +305,56 @@ def _window(program: Program, now: datetime) -> tuple[datetime, datetime]:
     return start, max(end, now)
 
 
-async def _write_and_upgrade(
+PART = 250
+"""Purchases per write statement: a batch plans its next part while PostgreSQL writes the one
+before (the two processes work at once, on the two cores)."""
+
+
+@dataclass
+class _Write:
+    """A part's write statement, in flight, and what its tier upgrades need afterwards."""
+
+    task: asyncio.Task[tuple[int, list[Decimal]]]
+    count: int
+    credits: dict[str, list[Any]]
+    checks: list[tuple[repo.MemberState, Program, list[TierDef], datetime, datetime]]
+
+
+async def _start_write(
     session: AsyncSession,
-    ctx: Context,
     w: repo.Writes,
     touched: list[tuple[repo.MemberState, Program, list[TierDef]]],
+    planned: tuple[list[dict[str, Any]], list[str]],
     now: datetime,
-) -> int:
-    """One statement for every row, then tier upgrades (as `tiering.upgrade_if_qualified`:
-    at once when the window's credit reaches a higher tier). Returns how many purchases were
-    inserted; when that is not all of them nothing was written and no event is queued."""
+) -> _Write:
+    """Send one statement for every row of a part and its events (the parameters taken now,
+    balances as they stand); `_finish_write` waits for it. Returns once the statement is on
+    its way: the caller plans the next part without yielding to the event loop, so the write
+    task is let run up to its wait for the result (asyncpg sends a cached statement in one
+    step) before this returns."""
     checks = [(m, p, t, *_window(p, now)) for m, p, t in touched if next_tier(m.tier_rank, t) is not None]
-    planned, headers = ctx.take_events()
+    events, headers = planned
     windows = [(m.customer_id, s, e) for m, _, _, s, e in checks]
-    inserted, before = await repo.write_purchases(session, w, [m for m, _, _ in touched], windows, planned, headers)
-    if inserted != w.count:
-        return inserted
+    params = repo.write_params(session, w, [m for m, _, _ in touched], windows, events, headers)
+    conn = await driver(session)
+    task = asyncio.ensure_future(repo.write_purchases(session, conn, params))
+    await asyncio.sleep(0)
+    return _Write(task, w.count, w.credits, checks)
+
+
+async def _finish_write(session: AsyncSession, ctx: Context, write: _Write, now: datetime) -> None:
+    """Wait for a part's write, then apply its tier upgrades (as `tiering.upgrade_if_qualified`:
+    at once when the window's credit reaches a higher tier). A part whose purchases were not
+    all inserted wrote nothing: another request recorded one of its orders at the same time."""
+    inserted, before = await write.task
+    if inserted != write.count:
+        raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
     new_credit: dict[uuid.UUID, list[tuple[datetime, Decimal]]] = {}
-    for cid, at, amount in zip(w.credits["c_customer"], w.credits["c_at"], w.credits["c_amount"], strict=True):
+    for cid, at, amount in zip(write.credits["c_customer"], write.credits["c_at"], write.credits["c_amount"], strict=True):
         new_credit.setdefault(cid, []).append((at, amount))
     upgrades: list[tuple[uuid.UUID, str, int, datetime, datetime]] = []
     tier_events: list[tuple[EventData, uuid.UUID]] = []  # each published under its member's last purchase's trace
-    for (member, program, tiers, start, end), credit in zip(checks, before, strict=True):
+    for (member, program, tiers, start, end), credit in zip(write.checks, before, strict=True):
         credit += sum((amount for at, amount in new_credit.get(member.customer_id, []) if start <= at < end), Decimal(0))
         best = tier_for(credit, tiers)
         if best is not None and (member.tier_rank is None or best.rank > member.tier_rank):
@@ -336,7 +368,34 @@ async def _write_and_upgrade(
         with carrying(ctx.member_trace.get(subject)):
             ctx.publish(session, data, subject)
     await ctx.flush_events(session)
-    return inserted
+
+
+async def _write_in_parts(
+    session: AsyncSession,
+    ctx: Context,
+    parts: list[list[int]],
+    plan: Callable[[list[int]], tuple[repo.Writes, list[tuple[repo.MemberState, Program, list[TierDef]]]]],
+    now: datetime,
+) -> None:
+    """Plan each part, then write it while the next part is planned (loyalty's CPU and
+    PostgreSQL's at once); on the connection, a part's write and tier upgrades come before the
+    next part's write."""
+    flight: _Write | None = None
+    try:
+        for part in parts:
+            w, touched = plan(part)
+            planned = ctx.take_events()  # this part's events; the part in flight adds its tier changes
+            if flight is not None:
+                await _finish_write(session, ctx, flight, now)
+                flight = None
+            if w.count:
+                flight = await _start_write(session, w, touched, planned, now)
+        if flight is not None:
+            await _finish_write(session, ctx, flight, now)
+            flight = None
+    finally:
+        if flight is not None:  # something failed while a part was being written: let it end first
+            await asyncio.gather(flight.task, return_exceptions=True)
 
 
 async def refund(session: AsyncSession, purchase_id: uuid.UUID, body: RefundIn, now: datetime) -> RefundOut:
@@ -414,12 +473,14 @@ async def record_batch(
     session: AsyncSession, items: list[PurchaseIn], now: datetime, cache: dict[uuid.UUID, Any] | None = None, traces: list[str] | None = None
 ) -> list[Result]:
     """Record many purchases in one transaction with a constant number of statements per
-    round (`_rounds`: one round unless a member who can still move up a tier has several
-    purchases here): the members locked in one statement, in id order (concurrent batches
-    cannot deadlock); known orders read in one; per round, every purchase, ledger entry, lot,
-    credit, balance and outbox event written in one, and tier upgrades in one; events in item
-    order per member (plus one read of cap usage when the program has caps, and referral
-    bonuses of first purchases).
+    part of a round (`_rounds`: one round unless a member who can still move up a tier has
+    several purchases here; parts of `PART` purchases): the members locked in one statement,
+    in id order (concurrent batches cannot deadlock); known orders read in one; per part, every
+    purchase, ledger entry, lot, credit, balance and outbox event written in one, and tier
+    upgrades in one; events in item order per member (plus one read of cap usage when the
+    program has caps, and referral bonuses of first purchases). A round's next part is planned
+    while PostgreSQL writes the one before; a member who can move up a tier is in one part of
+    a round, so no plan depends on a write still in flight.
     A bad item gets its problem and writes nothing (every error is raised before an item
     writes). A concurrent batch recording the same new order id makes this one fail with 409
     `concurrent-order` (retry it: the repeat is idempotent)."""
@@ -440,10 +501,11 @@ async def record_batch(
     results: list[Result | None] = [None] * len(items)
     new_orders: dict[str, tuple[str, PurchaseOut]] = {}
     first_purchases: list[tuple[uuid.UUID, uuid.UUID, datetime, Program, str | None]] = []  # ... and the purchase's trace
-    for round_ in _rounds(items, members, programs):
+
+    def plan_part(part: list[int]) -> tuple[repo.Writes, list[tuple[repo.MemberState, Program, list[TierDef]]]]:
         w = repo.Writes()
         touched: dict[uuid.UUID, tuple[repo.MemberState, Program, list[TierDef]]] = {}
-        for i in round_:
+        for i in part:
             item, trace = items[i], traces[i] if traces is not None else None
             with carrying(trace):
                 try:
@@ -466,7 +528,7 @@ async def record_batch(
                             )
                         results[i] = (200, fresh[1], None)
                         continue
-                    out = await _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
+                    out = _plan(session, item, member, program, tiers, now, ctx, w, fp, lines_json, caps)
                     new_orders[item.order_id] = (fp, out)
                     touched[member.customer_id] = (member, program, tiers)
                     ctx.member_trace[member.customer_id] = trace
@@ -475,8 +537,10 @@ async def record_batch(
                     results[i] = (201, out, None)
                 except ProblemError as err:
                     results[i] = (err.status, None, err)
-        if w.count and await _write_and_upgrade(session, ctx, w, list(touched.values()), now) != w.count:
-            raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
+        return w, list(touched.values())
+
+    for round_ in _rounds(items, members, programs):
+        await _write_in_parts(session, ctx, [round_[k : k + PART] for k in range(0, len(round_), PART)], plan_part, now)
     for customer_id, purchase_id, at, program, trace in first_purchases:
         if customer_id in referees:
             with carrying(trace):  # the bonus's events: under the first purchase's request

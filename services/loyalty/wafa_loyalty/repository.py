@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wafa_shared.db import DriverSql, Target
@@ -228,18 +229,16 @@ def add_credit(w: Writes, *values: Any) -> None:
     _append(w.credits, values)
 
 
-async def write_purchases(
+def write_params(
     session: AsyncSession,
     w: Writes,
     members: list[MemberState],
     windows: list[tuple[uuid.UUID, datetime, datetime]],
     events: list[dict[str, Any]],
     headers: list[str],
-) -> tuple[int, list[Decimal]]:
-    """Write everything in one statement, the purchases' events in the outbox included (a
-    round trip fewer per purchase). Returns how many purchases were inserted (the others'
-    order ids were recorded concurrently: then nothing else was written) and the qualifying
-    credit of each `windows` entry before this statement."""
+) -> dict[str, Any]:
+    """The parameters of `write_purchases`, the members' balances copied as they are now (the
+    batch plans its next part while this one is written)."""
     params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, **outbox_params(session, events, headers), "n": w.count}
     params.update(
         m_customer=[m.customer_id for m in members],
@@ -251,9 +250,18 @@ async def write_purchases(
         w_start=[s for _, s, _ in windows],
         w_end=[e for _, _, e in windows],
     )
-    row = await _WRITE.fetchrow(session, params)
+    return params
+
+
+async def write_purchases(session: AsyncSession, conn: asyncpg.Connection, params: dict[str, Any]) -> tuple[int, list[Decimal]]:
+    """Write everything in one statement on the session's driver connection `conn`, the
+    purchases' events in the outbox included (a round trip fewer per purchase). Returns how
+    many purchases were inserted (the others' order ids were recorded concurrently: then
+    nothing else was written) and the qualifying credit of each window (`w_*`) before this
+    statement."""
+    row = await _WRITE.fetchrow(conn, params)
     assert row is not None
-    if events and row[0] == w.count:
+    if params["ids"] and row[0] == params["n"]:
         outbox_written(session)
     return int(row[0]), [Decimal(c) for c in row[1]]
 
