@@ -30,6 +30,7 @@ from wafa_loyalty.domain.tiers import TierDef, add_months, next_tier, review_at,
 from wafa_loyalty.models import Member, Program, Purchase, QualifyingCredit, Refund
 from wafa_loyalty.programs import tier_defs
 from wafa_loyalty.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
+from wafa_shared import collector
 from wafa_shared.db import driver
 from wafa_shared.events import EventData
 from wafa_shared.events.envelope import envelope_fields
@@ -383,7 +384,8 @@ async def _write_in_parts(
     flight: _Write | None = None
     try:
         for part in parts:
-            w, touched = plan(part)
+            with collector.paused():  # a part's rows, events and results all stay alive
+                w, touched = plan(part)
             planned = ctx.take_events()  # this part's events; the part in flight adds its tier changes
             if flight is not None:
                 await _finish_write(session, ctx, flight, now)

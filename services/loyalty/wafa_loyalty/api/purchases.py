@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from wafa_loyalty import purchases
 from wafa_loyalty.purchase_queue import PurchaseQueue
 from wafa_loyalty.schemas import BatchIn, BatchItemOut, BatchOut, PurchaseIn, PurchaseOut, RefundIn, RefundOut
+from wafa_shared import collector
 from wafa_shared.auth import Principal, require
 from wafa_shared.deps import RuntimeDep, SessionDep
 from wafa_shared.idempotency import IdempotencyKeyHeader, idempotent
@@ -67,15 +68,16 @@ async def record_batch(body: BatchIn, session: SessionDep, runtime: RuntimeDep) 
     if len(body.purchases) > runtime.settings.max_batch_purchases:
         raise ProblemError(413, "batch-too-large", f"At most {runtime.settings.max_batch_purchases} purchases per call.")
     results = await purchases.record_batch(session, body.purchases, runtime.clock.now(), program_cache(runtime))
-    items = [BatchItemOut(index=i, status=status, purchase=out, error=err and err.to_dict()) for i, (status, out, err) in enumerate(results)]
-    out = BatchOut(
-        created=sum(1 for i in items if i.status == 201),
-        replayed=sum(1 for i in items if i.status == 200),
-        failed=sum(1 for i in items if i.status >= 400),
-        items=items,
-    )
-    # serialised once by pydantic (not validated again against `response_model`)
-    return Response(out.model_dump_json(), media_type="application/json")
+    with collector.paused():  # thousands of items, all alive until serialised
+        items = [BatchItemOut(index=i, status=status, purchase=out, error=err and err.to_dict()) for i, (status, out, err) in enumerate(results)]
+        out = BatchOut(
+            created=sum(1 for i in items if i.status == 201),
+            replayed=sum(1 for i in items if i.status == 200),
+            failed=sum(1 for i in items if i.status >= 400),
+            items=items,
+        )
+        # serialised once by pydantic (not validated again against `response_model`)
+        return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{purchase_id}", response_model=PurchaseOut, dependencies=[require("loyalty:read")])
