@@ -43,9 +43,9 @@ WITH p AS (
                          qualifying, first_purchase, fingerprint)
   SELECT u.id, u.order_id, u.customer_id, u.amount, 0, u.currency, u.occurred_at, u.channel, u.store, CAST(u.lines AS jsonb), u.points,
          u.qualifying, u.first_purchase, u.fingerprint
-  FROM unnest(CAST(:p_id AS uuid[]), CAST(:p_order AS text[]), CAST(:p_customer AS uuid[]), CAST(:p_amount AS numeric[]),
+  FROM unnest(CAST(:p_id AS uuid[]), CAST(:p_order AS text[]), CAST(:p_customer AS uuid[]), CAST(:p_amount AS text[])::numeric[],
               CAST(:p_currency AS text[]), CAST(:p_at AS timestamptz[]), CAST(:p_channel AS text[]), CAST(:p_store AS text[]),
-              CAST(:p_lines AS text[]), CAST(:p_points AS numeric[]), CAST(:p_qualifying AS numeric[]), CAST(:p_first AS boolean[]),
+              CAST(:p_lines AS text[]), CAST(:p_points AS text[])::numeric[], CAST(:p_qualifying AS text[])::numeric[], CAST(:p_first AS boolean[]),
               CAST(:p_fingerprint AS text[]))
        WITH ORDINALITY AS u(id, order_id, customer_id, amount, currency, occurred_at, channel, store, lines, points, qualifying,
                             first_purchase, fingerprint, ord)
@@ -57,8 +57,8 @@ WITH p AS (
   INSERT INTO ledger_entries (customer_id, kind, points, pending_delta, balance_after, pending_after, rule, purchase_id, detail, occurred_at)
   SELECT u.customer_id, u.kind, u.points, u.pending_delta, u.balance_after, u.pending_after, u.rule, u.purchase_id, CAST(u.detail AS jsonb),
          u.occurred_at
-  FROM unnest(CAST(:l_customer AS uuid[]), CAST(:l_kind AS text[]), CAST(:l_points AS numeric[]), CAST(:l_pending AS numeric[]),
-              CAST(:l_balance AS numeric[]), CAST(:l_pending_after AS numeric[]), CAST(:l_rule AS text[]), CAST(:l_purchase AS uuid[]),
+  FROM unnest(CAST(:l_customer AS uuid[]), CAST(:l_kind AS text[]), CAST(:l_points AS text[])::numeric[], CAST(:l_pending AS text[])::numeric[],
+              CAST(:l_balance AS text[])::numeric[], CAST(:l_pending_after AS text[])::numeric[], CAST(:l_rule AS text[]), CAST(:l_purchase AS uuid[]),
               CAST(:l_detail AS text[]), CAST(:l_at AS timestamptz[]))
        WITH ORDINALITY AS u(customer_id, kind, points, pending_delta, balance_after, pending_after, rule, purchase_id, detail, occurred_at, ord)
   WHERE u.purchase_id IN (SELECT id FROM p)
@@ -66,8 +66,8 @@ WITH p AS (
 ), lo AS (
   INSERT INTO point_lots (customer_id, purchase_id, rule, points, remaining, state, earned_at, matures_at, expires_at)
   SELECT u.customer_id, u.purchase_id, u.rule, u.points, u.remaining, u.state, u.earned_at, u.matures_at, u.expires_at
-  FROM unnest(CAST(:o_customer AS uuid[]), CAST(:o_purchase AS uuid[]), CAST(:o_rule AS text[]), CAST(:o_points AS numeric[]),
-              CAST(:o_remaining AS numeric[]), CAST(:o_state AS text[]), CAST(:o_earned AS timestamptz[]), CAST(:o_matures AS timestamptz[]),
+  FROM unnest(CAST(:o_customer AS uuid[]), CAST(:o_purchase AS uuid[]), CAST(:o_rule AS text[]), CAST(:o_points AS text[])::numeric[],
+              CAST(:o_remaining AS text[])::numeric[], CAST(:o_state AS text[]), CAST(:o_earned AS timestamptz[]), CAST(:o_matures AS timestamptz[]),
               CAST(:o_expires AS timestamptz[]))
        WITH ORDINALITY AS u(customer_id, purchase_id, rule, points, remaining, state, earned_at, matures_at, expires_at, ord)
   WHERE u.purchase_id IN (SELECT id FROM p)
@@ -75,14 +75,14 @@ WITH p AS (
 ), qc AS (
   INSERT INTO qualifying_credits (customer_id, purchase_id, amount, credited_at)
   SELECT u.customer_id, u.purchase_id, u.amount, u.credited_at
-  FROM unnest(CAST(:c_customer AS uuid[]), CAST(:c_purchase AS uuid[]), CAST(:c_amount AS numeric[]), CAST(:c_at AS timestamptz[]))
+  FROM unnest(CAST(:c_customer AS uuid[]), CAST(:c_purchase AS uuid[]), CAST(:c_amount AS text[])::numeric[], CAST(:c_at AS timestamptz[]))
        WITH ORDINALITY AS u(customer_id, purchase_id, amount, credited_at, ord)
   WHERE u.purchase_id IN (SELECT id FROM p)
   ORDER BY u.ord
 ), mu AS (
   UPDATE members AS m
   SET available = u.available, pending = u.pending, purchases = u.purchases, last_activity_at = u.last_activity_at
-  FROM unnest(CAST(:m_customer AS uuid[]), CAST(:m_available AS numeric[]), CAST(:m_pending AS numeric[]), CAST(:m_purchases AS integer[]),
+  FROM unnest(CAST(:m_customer AS uuid[]), CAST(:m_available AS text[])::numeric[], CAST(:m_pending AS text[])::numeric[], CAST(:m_purchases AS integer[]),
               CAST(:m_last AS timestamptz[])) AS u(customer_id, available, pending, purchases, last_activity_at)
   WHERE m.customer_id = u.customer_id AND (SELECT count(*) FROM p) = :n
 ), ob AS (
@@ -229,6 +229,11 @@ def add_credit(w: Writes, *values: Any) -> None:
     _append(w.credits, values)
 
 
+_AS_TEXT = ("p_amount", "p_points", "p_qualifying", "l_points", "l_pending", "l_balance", "l_pending_after", "o_points", "o_remaining", "c_amount")
+"""Numeric columns of `_WRITE`, sent as text: asyncpg's binary numeric encoding and
+PostgreSQL's decoding of it cost 1.06 µs a value, text and `numeric_in` 0.44 µs."""
+
+
 def write_params(
     session: AsyncSession,
     w: Writes,
@@ -240,10 +245,11 @@ def write_params(
     """The parameters of `write_purchases`, the members' balances copied as they are now (the
     batch plans its next part while this one is written)."""
     params: dict[str, Any] = {**w.purchases, **w.ledger, **w.lots, **w.credits, **outbox_params(session, events, headers), "n": w.count}
+    params.update({key: [str(v) for v in params[key]] for key in _AS_TEXT})
     params.update(
         m_customer=[m.customer_id for m in members],
-        m_available=[m.available for m in members],
-        m_pending=[m.pending for m in members],
+        m_available=[str(m.available) for m in members],
+        m_pending=[str(m.pending) for m in members],
         m_purchases=[m.purchases for m in members],
         m_last=[m.last_activity_at for m in members],
         w_customer=[c for c, _, _ in windows],
