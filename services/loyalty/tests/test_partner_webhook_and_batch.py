@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 from loyalty_testkit import T0, D, buy, create_program, enrol, ledger, member, purchase_body
 from sqlalchemy import text
 
-from wafa_loyalty import purchases
+from wafa_loyalty import purchases, repository
+from wafa_loyalty.schemas import PurchaseIn
 from wafa_shared.clock import ManualClock
 from wafa_shared.webhooks import signing
 
@@ -138,3 +140,37 @@ async def test_a_batch_written_in_parts_ends_as_if_its_purchases_were_sent_one_b
             assert entries(await ledger(svc, b)) == entries(await ledger(svc, s))
             published = await events(b)
             assert "loyalty.purchase.recorded" in published and published == await events(s), published
+
+
+async def test_a_batch_cancelled_while_a_part_is_written_waits_for_the_write_and_keeps_nothing(wafa_service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection is idle again before the rollback: the pool gets it back usable, and
+    neither part of the cancelled batch remains."""
+    monkeypatch.setattr(purchases, "PART", 1)
+    write, in_flight, release = repository.write_purchases, asyncio.Event(), asyncio.Event()
+
+    async def gated(*args: Any) -> Any:
+        in_flight.set()
+        await release.wait()
+        return await write(*args)
+
+    monkeypatch.setattr(repository, "write_purchases", gated)
+    async with wafa_service("loyalty", clock=ManualClock(T0)) as svc:
+        await create_program(svc)
+        a, b = await enrol(svc), await enrol(svc)
+        items = [PurchaseIn.model_validate(purchase_body(cid, "10")) for cid in (a, b)]
+
+        async def record() -> None:
+            async with svc.runtime.transaction() as session:
+                await purchases.record_batch(session, items, T0)
+
+        task = asyncio.create_task(record())
+        await in_flight.wait()
+        task.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        monkeypatch.setattr(repository, "write_purchases", write)
+        assert [D((await member(svc, cid))["available"]) for cid in (a, b)] == [D(0), D(0)]
+        for _ in range(12):  # the pool, and whichever connection the batch had, keep answering
+            assert (await svc.client.post("/v1/purchases", json=purchase_body(a, "10"), headers=svc.auth("loyalty:write"))).status_code == 201
+        assert D((await member(svc, a))["available"]) == D(120)

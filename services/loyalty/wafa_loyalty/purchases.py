@@ -328,25 +328,21 @@ async def _start_write(
     planned: tuple[list[dict[str, Any]], list[str]],
     now: datetime,
 ) -> _Write:
-    """Send one statement for every row of a part and its events (the parameters taken now,
-    balances as they stand); `_finish_write` waits for it. Returns once the statement is on
-    its way: the caller plans the next part without yielding to the event loop, so the write
-    task is let run up to its wait for the result (asyncpg sends a cached statement in one
-    step) before this returns."""
+    """Start one statement for every row of a part and its events, as a task (the parameters
+    taken now, balances as they stand); `_finish_write` waits for it."""
     checks = [(m, p, t, *_window(p, now)) for m, p, t in touched if next_tier(m.tier_rank, t) is not None]
     events, headers = planned
     windows = [(m.customer_id, s, e) for m, _, _, s, e in checks]
     params = repo.write_params(session, w, [m for m, _, _ in touched], windows, events, headers)
     conn = await driver(session)
-    task = asyncio.ensure_future(repo.write_purchases(session, conn, params))
-    await asyncio.sleep(0)
-    return _Write(task, w.count, w.credits, checks)
+    return _Write(asyncio.ensure_future(repo.write_purchases(session, conn, params)), w.count, w.credits, checks)
 
 
 async def _finish_write(session: AsyncSession, ctx: Context, write: _Write, now: datetime) -> None:
     """Wait for a part's write, then apply its tier upgrades (as `tiering.upgrade_if_qualified`:
     at once when the window's credit reaches a higher tier). A part whose purchases were not
-    all inserted wrote nothing: another request recorded one of its orders at the same time."""
+    all inserted (another request recorded one of its orders at the same time) fails the
+    batch with 409, and its transaction rolls back."""
     inserted, before = await write.task
     if inserted != write.count:
         raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
@@ -392,6 +388,11 @@ async def _write_in_parts(
                 flight = None
             if w.count:
                 flight = await _start_write(session, w, touched, planned, now)
+                # The next part is planned without yielding to the event loop: let the task
+                # send its statement first (a cached one goes out in this step, as far as the
+                # socket takes it). `flight` is set first, so a cancellation here still waits
+                # for the task below (the connection must be idle before the rollback).
+                await asyncio.sleep(0)
         if flight is not None:
             await _finish_write(session, ctx, flight, now)
             flight = None

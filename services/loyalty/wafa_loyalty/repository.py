@@ -262,8 +262,8 @@ def write_params(
 async def write_purchases(session: AsyncSession, conn: asyncpg.Connection, params: dict[str, Any]) -> tuple[int, list[Decimal]]:
     """Write everything in one statement on the session's driver connection `conn`, the
     purchases' events in the outbox included (a round trip fewer per purchase). Returns how
-    many purchases were inserted (the others' order ids were recorded concurrently: then
-    nothing else was written) and the qualifying credit of each window (`w_*`) before this
+    many purchases were inserted (the others' order ids were recorded concurrently: then no
+    balance or event was written, and the caller rolls back) and the qualifying credit of each window (`w_*`) before this
     statement."""
     row = await _WRITE.fetchrow(conn, params)
     assert row is not None
