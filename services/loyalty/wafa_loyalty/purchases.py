@@ -316,8 +316,7 @@ class _Write:
     """A part's write statement, in flight, and what its tier upgrades need afterwards."""
 
     task: asyncio.Task[tuple[int, list[Decimal]]]
-    count: int
-    credits: dict[str, list[Any]]
+    rows: repo.Writes
     checks: list[tuple[repo.MemberState, Program, list[TierDef], datetime, datetime]]
 
 
@@ -335,7 +334,7 @@ async def _start_write(
     windows = [(m.customer_id, s, e) for m, _, _, s, e in checks]
     params = repo.write_params(session, w, [m for m, _, _ in touched], windows, events, headers)
     conn = await driver(session)
-    return _Write(asyncio.ensure_future(repo.write_purchases(session, conn, params)), w.count, w.credits, checks)
+    return _Write(asyncio.ensure_future(repo.write_purchases(session, conn, params)), w, checks)
 
 
 async def _finish_write(session: AsyncSession, ctx: Context, write: _Write, now: datetime) -> None:
@@ -344,10 +343,11 @@ async def _finish_write(session: AsyncSession, ctx: Context, write: _Write, now:
     all inserted (another request recorded one of its orders at the same time) fails the
     batch with 409, and its transaction rolls back."""
     inserted, before = await write.task
-    if inserted != write.count:
+    if inserted != write.rows.count:
         raise ProblemError(409, "concurrent-order", "Another request recorded one of these orders at the same time; retry the batch.")
     new_credit: dict[uuid.UUID, list[tuple[datetime, Decimal]]] = {}
-    for cid, at, amount in zip(write.credits["c_customer"], write.credits["c_at"], write.credits["c_amount"], strict=True):
+    credits = write.rows.credits
+    for cid, at, amount in zip(credits["c_customer"], credits["c_at"], credits["c_amount"], strict=True):
         new_credit.setdefault(cid, []).append((at, amount))
     upgrades: list[tuple[uuid.UUID, str, int, datetime, datetime]] = []
     tier_events: list[tuple[EventData, uuid.UUID]] = []  # each published under its member's last purchase's trace
