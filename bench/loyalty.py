@@ -5,7 +5,8 @@
 Starts embedded PostgreSQL, the broker and the loyalty service as a real uvicorn process (as
 `make run` does); the relay publishes every event to the broker while the load runs. The
 baseline (`baseline_app.py`: bare FastAPI + asyncpg single insert / single-row read / the same
-batch bodies parsed and stored in one multi-row insert) is measured in the same run against the same PostgreSQL, and each ratio is printed.
+batch bodies parsed and stored in one multi-row insert) is measured in the same run against
+the same PostgreSQL, and each ratio is printed.
 Writes bench/results/loyalty.json.
 """
 
